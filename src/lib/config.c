@@ -348,7 +348,7 @@ static char *counting_reader(char *str, int num, void *stream)
 	return r;
 }
 
-static int ini_handler(void *user, const char *section, const char *name, const char *value)
+static int config_ini_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct load_ctx *lc = user;
 	if (lc->error != NULL)
@@ -521,7 +521,7 @@ struct config *config_load(const char *path, const char *data_dir,
 			}
 		} else {
 			void *stream[2] = { f, &lc };
-			int r = ini_parse_stream(counting_reader, stream, ini_handler, &lc);
+			int r = ini_parse_stream(counting_reader, stream, config_ini_handler, &lc);
 			fclose(f);
 			if (lc.error == NULL && r != 0) {
 				lc.line = r > 0 ? r : lc.line;

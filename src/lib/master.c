@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/listener.h>
 #include <grp.h>
 #include <netinet/tcp.h>
@@ -835,7 +836,7 @@ int master_run(const struct service *services, size_t n_services, struct config 
 			log_info("server.ready", "workers=%u uid=%d", m->n_workers, (int)getuid());
 		}
 	}
-	log_info("server.stopped", "");
+	log_info("server.stopped", "workers=%u", m->n_workers);
 	for (size_t s = 0; s < m->n_socks; s++)
 		close(m->socks[s].fd);
 	tls_ctx_free(&m->tls);

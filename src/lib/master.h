@@ -36,6 +36,7 @@ struct tls_ctx;
 struct worker;
 
 /* The [server] section: workers, user, threads, timeouts, TLS files. */
+#include "config.h"
 extern const struct config_key master_config_keys[];
 
 struct ioloop *worker_loop(struct worker *w);
