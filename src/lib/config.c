@@ -341,8 +341,23 @@ static char *counting_reader(char *str, int num, void *stream)
 			lc->line++;
 		else {
 			/* Line longer than inih's buffer. */
-			set_error(lc, "line too long");
 			lc->line++;
+			set_error(lc, "line too long");
+		}
+		/* Section headers are checked here, where every one is seen
+		 * (inih reports a section only with its first key). */
+		char tmp[300];
+		str_copy(tmp, r, sizeof(tmp));
+		str_trim(tmp);
+		size_t tl = strlen(tmp);
+		if (tl >= 2 && tmp[0] == '[' && lc->error == NULL) {
+			char *end = strchr(tmp, ']');
+			if (end == NULL) {
+				set_error(lc, "syntax error: section header without ']'");
+			} else {
+				*end = '\0';
+				parse_section(lc, tmp + 1);
+			}
 		}
 	}
 	return r;
@@ -362,13 +377,8 @@ static int config_ini_handler(void *user, const char *section, const char *name,
 		 * INI_CALL_HANDLER_ON_NEW_SECTION; otherwise handled below. */
 		return 1;
 	}
-	char curhdr[300];
-	if (lc->named)
-		snprintf(curhdr, sizeof(curhdr), "%s %s", lc->section, lc->name);
-	else
-		str_copy(curhdr, lc->section, sizeof(curhdr));
-	if (strcmp(curhdr, section) != 0 && parse_section(lc, section) < 0)
-		return 0;
+	if (lc->section[0] == '\0')
+		return 0; /* the header was refused by the reader */
 
 	/* '#' after white space starts a comment. */
 	char v[4096];

@@ -4,6 +4,7 @@
 #include "ioloop-private.h"
 #include "log.h"
 #include "net.h"
+#include "num.h"
 #include "threadpool.h"
 #include "tls.h"
 #include "util.h"
@@ -43,9 +44,18 @@ static int check_user(const char *v, const char **error_r)
 	return 0;
 }
 
+static int check_workers(const char *v, const char **error_r)
+{
+	uint64_t n;
+	if (strcmp(v, "auto") == 0 || (num_parse_u64(v, &n) == 0 && n <= MAX_WORKERS))
+		return 0;
+	*error_r = "expected auto or a number from 0 to 256";
+	return -1;
+}
+
 const struct config_key master_config_keys[] = {
 	{ "server", "hostname", CONFIG_STRING, "", "name in greetings and Received headers (default: the machine's name)" },
-	{ "server", "workers", CONFIG_UINT, "0", "worker processes; 0 in the file means one per CPU", 0, MAX_WORKERS, .flags = CONFIG_HIDDEN },
+	{ "server", "workers", CONFIG_STRING, "auto", "worker processes: auto (one per CPU), or a number; 0 serves in one process (debugging)", .validate = check_workers },
 	{ "server", "user", CONFIG_STRING, "ombu", "unprivileged user to run as once ports are bound (when started as root)", .validate = check_user },
 	{ "server", "threads", CONFIG_UINT, "16", "blocking-work threads per worker (fsync, SQLite, crypt, clamd)", 1, 256 },
 	{ "server", "max_connections", CONFIG_UINT, "20000", "connections per worker process; more are closed at accept", 1, 1000000 },
@@ -351,14 +361,12 @@ struct master {
 
 static unsigned workers_wanted(const struct config *cfg)
 {
-	uint64_t n = config_uint(cfg, "server", "workers");
-	if (!config_is_set(cfg, "server", "workers") || n == 0) {
-		if (config_is_set(cfg, "server", "workers"))
-			return 0; /* explicit 0: serve in-process */
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		return cpus > 0 ? (unsigned)MIN(cpus, MAX_WORKERS) : 1;
-	}
-	return (unsigned)n;
+	const char *v = config_str(cfg, "server", "workers");
+	uint64_t n;
+	if (strcmp(v, "auto") != 0 && num_parse_u64(v, &n) == 0)
+		return (unsigned)n;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return cpus > 0 ? (unsigned)MIN(cpus, MAX_WORKERS) : 1;
 }
 
 /* Binds every enabled listener of cfg, reusing sockets already open for
