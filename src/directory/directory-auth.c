@@ -52,15 +52,25 @@ int dir_password_verify(const char *password, const char *hash)
 bool dir_password_hash_valid(const char *hash)
 {
 	static const char *const prefixes[] = { "$y$", "$gy$", "$7$", "$2b$", "$2a$", "$2y$",
-						"$6$", "$5$", "$1$", "$sha1$", "$md5", NULL };
+						"$6$", "$5$", "$1$", NULL };
 	if (hash == NULL)
 		return false;
-	for (const char *const *p = prefixes; *p != NULL; p++) {
-		if (str_has_prefix(hash, *p))
-			return crypt_checksalt(hash) == CRYPT_SALT_OK ||
-			       crypt_checksalt(hash) == CRYPT_SALT_METHOD_LEGACY;
-	}
-	return false;
+	bool known = false;
+	for (const char *const *p = prefixes; *p != NULL; p++)
+		known = known || str_has_prefix(hash, *p);
+	if (!known)
+		return false;
+	/* A complete hash is a fixed point of its format: hashing anything
+	 * with it as the setting gives a string of the same shape.  A bare
+	 * setting such as "$6$" or a truncated hash does not. */
+	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
+	const char *h = crypt_rn("probe", hash, cd, sizeof(*cd));
+	const char *hd = h != NULL ? strrchr(h, '$') : NULL;
+	const char *sd = strrchr(hash, '$');
+	bool ok = h != NULL && h[0] != '*' && strlen(h) == strlen(hash) && hd != NULL &&
+		  sd != NULL && hd - h == sd - hash && memcmp(h, hash, (size_t)(hd - h)) == 0;
+	free(cd);
+	return ok;
 }
 
 /* ------------------------------------------------------------------ */

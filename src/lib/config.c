@@ -334,6 +334,11 @@ static char *counting_reader(char *str, int num, void *stream)
 	FILE *f = ((void **)stream)[0];
 	char *r = fgets(str, num, f);
 	if (r != NULL) {
+		/* No continuation lines: an indented "key = value" is a key,
+		 * not a surprise extension of the previous value. */
+		size_t lead = strspn(r, " \t");
+		if (lead > 0)
+			memmove(r, r + lead, strlen(r + lead) + 1);
 		size_t len = strlen(r);
 		if (len > 0 && r[len - 1] == '\n')
 			lc->line++;
@@ -380,21 +385,32 @@ static int config_ini_handler(void *user, const char *section, const char *name,
 	if (lc->section[0] == '\0')
 		return 0; /* the header was refused by the reader */
 
-	/* '#' after white space starts a comment. */
 	char v[4096];
 	str_copy(v, value, sizeof(v));
-	for (char *p = v; *p != '\0'; p++) {
-		if (*p == '#' && (p == v || p[-1] == ' ' || p[-1] == '\t')) {
-			*p = '\0';
-			break;
+	if (v[0] == '"') {
+		/* A "quoted value" may hold " #"; only a comment may follow. */
+		char *close = strchr(v + 1, '"');
+		if (close == NULL) {
+			set_error(lc, "unterminated quoted value for %s", name);
+			return 0;
 		}
-	}
-	str_trim(v);
-	/* Allow "quoted values" so a value can hold a " #". */
-	size_t vl = strlen(v);
-	if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
-		memmove(v, v + 1, vl - 2);
-		v[vl - 2] = '\0';
+		char *rest = close + 1;
+		rest += strspn(rest, " \t");
+		if (*rest != '\0' && *rest != '#') {
+			set_error(lc, "text after the quoted value of %s", name);
+			return 0;
+		}
+		*close = '\0';
+		memmove(v, v + 1, strlen(v + 1) + 1);
+	} else {
+		/* '#' after white space starts a comment. */
+		for (char *p = v; *p != '\0'; p++) {
+			if (*p == '#' && (p == v || p[-1] == ' ' || p[-1] == '\t')) {
+				*p = '\0';
+				break;
+			}
+		}
+		str_trim(v);
 	}
 	if (store_value(lc, lc->section, lc->named ? lc->name : NULL, name, v, false) < 0)
 		return 0;
@@ -417,6 +433,7 @@ static int apply_override(struct load_ctx *lc, const char *ov)
 	}
 	memcpy(lhs, ov, (size_t)(eq - ov));
 	lhs[eq - ov] = '\0';
+	str_trim(lhs);
 	char *dot1 = strchr(lhs, '.');
 	if (dot1 == NULL) {
 		set_error(lc, "'%s': expected SECTION.KEY=VALUE", ov);
