@@ -6,6 +6,7 @@
 #include "directory/directory.h"
 #include "lib/config.h"
 #include "lib/master.h"
+#include "store/store.h"
 
 #define LISTEN(section, addr, doc) \
 	{ section, "listen", CONFIG_LISTEN, addr, doc }
@@ -28,4 +29,5 @@ void cli_register_config(void)
 	config_register(master_config_keys);
 	config_register(role_keys);
 	config_register(directory_config_keys);
+	config_register(store_config_keys);
 }

@@ -74,5 +74,10 @@ int cmd_alias(struct cli *cli);
 int cmd_list(struct cli *cli);
 int cmd_contact(struct cli *cli);
 int cmd_level(struct cli *cli);
+int cmd_deliver(struct cli *cli);
+int cmd_export(struct cli *cli);
+int cmd_import(struct cli *cli);
+int cmd_folder(struct cli *cli);
+int cmd_store(struct cli *cli);
 
 #endif

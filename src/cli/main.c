@@ -33,6 +33,11 @@ static const struct command commands[] = {
 	{ "list", cmd_list, "list add|del ADDRESS white|black PATTERN | list show ADDRESS" },
 	{ "contact", cmd_contact, "contact add ADDRESS CONTACT [--name NAME] | contact del ADDRESS CONTACT | contact list ADDRESS" },
 	{ "level", cmd_level, "level add NAME TAG CUTOFF | level list" },
+	{ "deliver", cmd_deliver, "deliver --rcpt ADDRESS [--folder NAME] < MESSAGE" },
+	{ "export", cmd_export, "export ADDRESS [--folder NAME]" },
+	{ "import", cmd_import, "import ADDRESS [--folder NAME] [--keep-uidl] < MBOX" },
+	{ "folder", cmd_folder, "folder list ADDRESS" },
+	{ "store", cmd_store, "store check ADDRESS [--repair] | store gc" },
 };
 
 static void usage_all(FILE *f)

@@ -1,0 +1,920 @@
+/*
+ * An owner's index: index.sqlite in WAL mode with synchronous=FULL, so a
+ * commit is on disk when it returns.  Folder counters and the quota are
+ * kept by triggers, inside the same transaction as the change itself.
+ */
+
+#include "store-private.h"
+#include "lib/buf.h"
+#include "lib/hash.h"
+#include "lib/log.h"
+#include "lib/pool.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO meta VALUES ('version', 1), ('quota_used', 0),"
+	" ('quota_messages', 0), ('last_uidvalidity', 0);"
+	"CREATE TABLE IF NOT EXISTS folders ("
+	" id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, special_use TEXT,"
+	" uidvalidity INTEGER NOT NULL, uidnext INTEGER NOT NULL DEFAULT 1,"
+	" highestmodseq INTEGER NOT NULL DEFAULT 1, messages INTEGER NOT NULL DEFAULT 0,"
+	" unseen INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0,"
+	" bytes INTEGER NOT NULL DEFAULT 0, subscribed INTEGER NOT NULL DEFAULT 1,"
+	" created INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS messages ("
+	" folder_id INTEGER NOT NULL, uid INTEGER NOT NULL, modseq INTEGER NOT NULL,"
+	" flags INTEGER NOT NULL DEFAULT 0, keywords TEXT, internal_date INTEGER NOT NULL,"
+	" saved INTEGER NOT NULL, size INTEGER NOT NULL, blob TEXT NOT NULL,"
+	" blob_file INTEGER NOT NULL, prefix BLOB, pop3_uidl TEXT, envelope TEXT,"
+	" bodystructure TEXT, body TEXT, headers TEXT,"
+	" PRIMARY KEY (folder_id, uid)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS messages_blob ON messages(blob);"
+	"CREATE INDEX IF NOT EXISTS messages_modseq ON messages(folder_id, modseq);"
+	"CREATE TABLE IF NOT EXISTS expunged (folder_id INTEGER NOT NULL, uid INTEGER NOT NULL,"
+	" modseq INTEGER NOT NULL, PRIMARY KEY (folder_id, uid)) WITHOUT ROWID;"
+	"CREATE TRIGGER IF NOT EXISTS msg_ins AFTER INSERT ON messages BEGIN"
+	" UPDATE folders SET messages = messages + 1, unseen = unseen + ((NEW.flags & 1) = 0),"
+	"  deleted = deleted + ((NEW.flags & 8) != 0), bytes = bytes + NEW.size"
+	"  WHERE id = NEW.folder_id;"
+	" UPDATE meta SET value = value + NEW.size WHERE key = 'quota_used';"
+	" UPDATE meta SET value = value + 1 WHERE key = 'quota_messages';"
+	"END;"
+	"CREATE TRIGGER IF NOT EXISTS msg_del AFTER DELETE ON messages BEGIN"
+	" UPDATE folders SET messages = messages - 1, unseen = unseen - ((OLD.flags & 1) = 0),"
+	"  deleted = deleted - ((OLD.flags & 8) != 0), bytes = bytes - OLD.size"
+	"  WHERE id = OLD.folder_id;"
+	" UPDATE meta SET value = value - OLD.size WHERE key = 'quota_used';"
+	" UPDATE meta SET value = value - 1 WHERE key = 'quota_messages';"
+	"END;"
+	"CREATE TRIGGER IF NOT EXISTS msg_flags AFTER UPDATE OF flags ON messages BEGIN"
+	" UPDATE folders SET unseen = unseen + ((NEW.flags & 1) = 0) - ((OLD.flags & 1) = 0),"
+	"  deleted = deleted + ((NEW.flags & 8) != 0) - ((OLD.flags & 8) != 0)"
+	"  WHERE id = NEW.folder_id;"
+	"END;";
+
+static const struct {
+	const char *name, *special_use;
+} default_folders[] = {
+	{ "INBOX", NULL }, { "Drafts", "\\Drafts" }, { "Sent", "\\Sent" },
+	{ "Spam", "\\Junk" }, { "Trash", "\\Trash" }, { "Archive", "\\Archive" },
+};
+
+static void finalize(void *p)
+{
+	sqlite3_finalize(p);
+}
+
+void index_close(struct mailbox *mb)
+{
+	if (mb->stmts != NULL) {
+		hash_clear(mb->stmts, finalize);
+		hash_destroy(&mb->stmts);
+	}
+	if (mb->db != NULL)
+		sqlite3_close(mb->db);
+	mb->db = NULL;
+}
+
+/* A cached prepared statement, reset and ready to bind. */
+static sqlite3_stmt *stmt(struct mailbox *mb, const char *sql, const char **error_r)
+{
+	size_t len = strlen(sql);
+	sqlite3_stmt *s = hash_get(mb->stmts, sql, len);
+	if (s != NULL) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		return s;
+	}
+	if (sqlite3_prepare_v2(mb->db, sql, (int)len, &s, NULL) != SQLITE_OK) {
+		*error_r = store_errf("%s: %s", mb->owner, sqlite3_errmsg(mb->db));
+		return NULL;
+	}
+	hash_put(mb->stmts, sql, len, s);
+	return s;
+}
+
+static int exec(struct mailbox *mb, const char *sql, const char **error_r)
+{
+	char *err = NULL;
+	if (sqlite3_exec(mb->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		*error_r = store_errf("%s: %s", mb->owner, err != NULL ? err : sqlite3_errmsg(mb->db));
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static int begin(struct mailbox *mb, const char **error_r)
+{
+	return exec(mb, "BEGIN IMMEDIATE", error_r);
+}
+
+static int commit(struct mailbox *mb, const char **error_r)
+{
+	return exec(mb, "COMMIT", error_r);
+}
+
+static void rollback(struct mailbox *mb)
+{
+	const char *e;
+	if (!sqlite3_get_autocommit(mb->db))
+		exec(mb, "ROLLBACK", &e);
+}
+
+static int step_done(struct mailbox *mb, sqlite3_stmt *s, const char **error_r)
+{
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	*error_r = store_errf("%s: %s", mb->owner, sqlite3_errmsg(mb->db));
+	return -1;
+}
+
+static int64_t meta_get(struct mailbox *mb, const char *key, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(mb, "SELECT value FROM meta WHERE key = ?", error_r);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	return v;
+}
+
+/* UIDVALIDITY: the creation time, but strictly increasing per owner so a
+ * folder deleted and created again within a second gets a new one. */
+static uint32_t next_uidvalidity(struct mailbox *mb, const char **error_r)
+{
+	int64_t last = meta_get(mb, "last_uidvalidity", error_r);
+	int64_t v = time_now();
+	if (v <= last)
+		v = last + 1;
+	sqlite3_stmt *s = stmt(mb, "UPDATE meta SET value = ? WHERE key = 'last_uidvalidity'", error_r);
+	if (s == NULL)
+		return 0;
+	sqlite3_bind_int64(s, 1, v);
+	if (step_done(mb, s, error_r) < 0)
+		return 0;
+	return (uint32_t)v;
+}
+
+/* "inbox" and "Inbox/sub" name INBOX: the one case-insensitive name. */
+static const char *canonical(struct pool *pool, const char *name, char *tmp, size_t size)
+{
+	(void)pool;
+	if (strncasecmp(name, "INBOX", 5) == 0 && (name[5] == '\0' || name[5] == '/')) {
+		snprintf(tmp, size, "INBOX%s", name + 5);
+		return tmp;
+	}
+	return name;
+}
+
+static int create_folder_locked(struct mailbox *mb, const char *name, const char *special,
+				const char **error_r)
+{
+	uint32_t uv = next_uidvalidity(mb, error_r);
+	if (uv == 0)
+		return STORE_FAIL;
+	sqlite3_stmt *s = stmt(mb, "INSERT INTO folders (name, special_use, uidvalidity, created)"
+				   " VALUES (?, ?, ?, ?)", error_r);
+	if (s == NULL)
+		return STORE_FAIL;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if (special != NULL)
+		sqlite3_bind_text(s, 2, special, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uv);
+	sqlite3_bind_int64(s, 4, time_now());
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_CONSTRAINT) {
+		*error_r = store_errf("folder %s exists already", name);
+		return STORE_EXISTS;
+	}
+	if (rc != SQLITE_DONE) {
+		*error_r = store_errf("%s: %s", mb->owner, sqlite3_errmsg(mb->db));
+		return STORE_FAIL;
+	}
+	return STORE_OK;
+}
+
+int index_open(struct mailbox *mb, bool create, const char **error_r)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/index.sqlite", mb->dir);
+	bool exists = access(path, F_OK) == 0;
+	if (!exists && !create) {
+		*error_r = store_errf("mailbox %s does not exist", mb->owner);
+		return STORE_NOTFOUND;
+	}
+	if (!exists) {
+		if (mkdir_p(mb->dir, 0750) < 0) {
+			*error_r = store_errf("cannot create %s: %s", mb->dir, strerror(errno));
+			return STORE_FAIL;
+		}
+		/* the new directory entry must survive a crash */
+		char parent[4096];
+		str_copy(parent, mb->dir, sizeof(parent));
+		char *slash = strrchr(parent, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			fsync_dir(parent);
+		}
+	}
+	if (sqlite3_open_v2(path, &mb->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*error_r = store_errf("cannot open %s: %s", path, sqlite3_errmsg(mb->db));
+		return STORE_FAIL;
+	}
+	mb->stmts = hash_create(32);
+	sqlite3_busy_timeout(mb->db, (int)mb->st->busy_ms);
+	if (exec(mb, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", error_r) < 0)
+		return STORE_FAIL;
+	if (exists)
+		return STORE_OK;
+	if (begin(mb, error_r) < 0 || exec(mb, schema, error_r) < 0) {
+		rollback(mb);
+		return STORE_FAIL;
+	}
+	for (size_t i = 0; i < N_ELEMENTS(default_folders); i++) {
+		int r = create_folder_locked(mb, default_folders[i].name,
+					     default_folders[i].special_use, error_r);
+		if (r == STORE_EXISTS)
+			continue; /* another process created the mailbox meanwhile */
+		if (r != STORE_OK) {
+			rollback(mb);
+			return STORE_FAIL;
+		}
+	}
+	if (commit(mb, error_r) < 0) {
+		rollback(mb);
+		return STORE_FAIL;
+	}
+	fsync_dir(mb->dir);
+	return STORE_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Folders                                                             */
+
+#define FOLDER_COLS "id, name, special_use, uidvalidity, uidnext, highestmodseq, messages," \
+	" unseen, deleted, bytes, subscribed"
+
+static void folder_row(sqlite3_stmt *s, struct pool *pool, struct store_folder *f)
+{
+	f->id = sqlite3_column_int64(s, 0);
+	f->name = pool_strdup(pool, (const char *)sqlite3_column_text(s, 1));
+	const char *su = (const char *)sqlite3_column_text(s, 2);
+	f->special_use = su != NULL ? pool_strdup(pool, su) : NULL;
+	f->uidvalidity = (uint32_t)sqlite3_column_int64(s, 3);
+	f->uidnext = (uint32_t)sqlite3_column_int64(s, 4);
+	f->highestmodseq = (uint64_t)sqlite3_column_int64(s, 5);
+	f->messages = (uint32_t)sqlite3_column_int64(s, 6);
+	f->unseen = (uint32_t)sqlite3_column_int64(s, 7);
+	f->deleted = (uint32_t)sqlite3_column_int64(s, 8);
+	f->bytes = (uint64_t)sqlite3_column_int64(s, 9);
+	f->subscribed = sqlite3_column_int(s, 10) != 0;
+}
+
+int mailbox_folder_list(struct mailbox *mb, struct pool *pool,
+			struct store_folder **folders_r, size_t *n_r, const char **error_r)
+{
+	mailbox_lock(mb);
+	sqlite3_stmt *s = stmt(mb, "SELECT " FOLDER_COLS " FROM folders ORDER BY"
+				   " name = 'INBOX' DESC, name", error_r);
+	if (s == NULL) {
+		mailbox_unlock(mb);
+		return STORE_FAIL;
+	}
+	size_t n = 0, cap = 8;
+	struct store_folder *f = POOL_NEW_ARRAY(pool, struct store_folder, cap);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			f = pool_realloc(pool, f, cap * sizeof(*f), cap * 2 * sizeof(*f));
+			cap *= 2;
+		}
+		folder_row(s, pool, &f[n++]);
+	}
+	if (rc != SQLITE_DONE) {
+		*error_r = store_errf("%s: %s", mb->owner, sqlite3_errmsg(mb->db));
+		mailbox_unlock(mb);
+		return STORE_FAIL;
+	}
+	sqlite3_reset(s);
+	mailbox_unlock(mb);
+	*folders_r = f;
+	*n_r = n;
+	return STORE_OK;
+}
+
+static int folder_get_locked(struct mailbox *mb, struct pool *pool, const char *name,
+			     struct store_folder *f_r, const char **error_r)
+{
+	char tmp[300];
+	name = canonical(pool, name, tmp, sizeof(tmp));
+	sqlite3_stmt *s = stmt(mb, "SELECT " FOLDER_COLS " FROM folders WHERE name = ?", error_r);
+	if (s == NULL)
+		return STORE_FAIL;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		folder_row(s, pool, f_r);
+		sqlite3_reset(s);
+		return STORE_OK;
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		*error_r = store_errf("folder %s does not exist", name);
+		return STORE_NOTFOUND;
+	}
+	*error_r = store_errf("%s: %s", mb->owner, sqlite3_errmsg(mb->db));
+	return STORE_FAIL;
+}
+
+int mailbox_folder_get(struct mailbox *mb, struct pool *pool, const char *name,
+		       struct store_folder *f_r, const char **error_r)
+{
+	mailbox_lock(mb);
+	int r = folder_get_locked(mb, pool, name, f_r, error_r);
+	mailbox_unlock(mb);
+	return r;
+}
+
+int mailbox_folder_create(struct mailbox *mb, const char *name, const char *special_use,
+			  const char **error_r)
+{
+	char tmp[300];
+	if (!store_folder_name_valid(name)) {
+		*error_r = "invalid folder name";
+		return STORE_INVALID;
+	}
+	name = canonical(NULL, name, tmp, sizeof(tmp));
+	mailbox_lock(mb);
+	int r = STORE_FAIL;
+	if (begin(mb, error_r) == 0) {
+		r = create_folder_locked(mb, name, special_use, error_r);
+		if (r == STORE_OK && commit(mb, error_r) < 0)
+			r = STORE_FAIL;
+		if (r != STORE_OK)
+			rollback(mb);
+	}
+	mailbox_unlock(mb);
+	if (r == STORE_OK)
+		mailbox_notify(mb);
+	return r;
+}
+
+struct blob_ref {
+	char id[65];
+};
+
+/* Blob ids of file blobs that no message of the owner refers to any
+ * more (after a delete in the current transaction). */
+static int unreferenced_files(struct mailbox *mb, const struct blob_ref *cand, size_t n,
+			      bool *gone, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(mb, "SELECT 1 FROM messages WHERE blob = ? LIMIT 1", error_r);
+	if (s == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_text(s, 1, cand[i].id, -1, SQLITE_STATIC);
+		gone[i] = sqlite3_step(s) == SQLITE_DONE;
+	}
+	sqlite3_reset(s);
+	return 0;
+}
+
+static void release_blobs(struct mailbox *mb, struct blob_ref *refs, size_t n)
+{
+	if (n == 0)
+		return;
+	const char *err;
+	bool *gone = xcalloc(n, sizeof(bool));
+	mailbox_lock(mb);
+	int r = unreferenced_files(mb, refs, n, gone, &err);
+	mailbox_unlock(mb);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (gone[i])
+			blob_unlink_owner(mb->st, mb, refs[i].id);
+	}
+	free(gone);
+}
+
+/* File blobs of the messages selected by `where` (bound by the caller's
+ * binder), collected before they are deleted. */
+static struct blob_ref *collect_file_blobs(struct mailbox *mb, sqlite3_stmt *s, size_t *n_r)
+{
+	struct blob_ref *refs = NULL;
+	size_t n = 0;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (sqlite3_column_int(s, 1) == 0)
+			continue;
+		refs = xrealloc(refs, (n + 1) * sizeof(*refs));
+		str_copy(refs[n].id, (const char *)sqlite3_column_text(s, 0), sizeof(refs[n].id));
+		n++;
+	}
+	sqlite3_reset(s);
+	*n_r = n;
+	(void)mb;
+	return refs;
+}
+
+int mailbox_folder_delete(struct mailbox *mb, const char *name, const char **error_r)
+{
+	char tmp[300];
+	name = canonical(NULL, name, tmp, sizeof(tmp));
+	if (strcmp(name, "INBOX") == 0) {
+		*error_r = "INBOX cannot be deleted";
+		return STORE_INVALID;
+	}
+	mailbox_lock(mb);
+	struct pool *pool = pool_create("folder-delete", 0);
+	struct store_folder f = { 0 };
+	struct blob_ref *refs = NULL;
+	size_t nrefs = 0;
+	int r = begin(mb, error_r) < 0 ? STORE_FAIL : folder_get_locked(mb, pool, name, &f, error_r);
+	if (r == STORE_OK) {
+		sqlite3_stmt *s = stmt(mb, "SELECT blob, blob_file FROM messages WHERE folder_id = ?", error_r);
+		if (s == NULL) {
+			r = STORE_FAIL;
+		} else {
+			sqlite3_bind_int64(s, 1, f.id);
+			refs = collect_file_blobs(mb, s, &nrefs);
+		}
+	}
+	static const char *const dels[] = {
+		"DELETE FROM messages WHERE folder_id = ?",
+		"DELETE FROM expunged WHERE folder_id = ?",
+		"DELETE FROM folders WHERE id = ?",
+	};
+	for (size_t i = 0; r == STORE_OK && i < N_ELEMENTS(dels); i++) {
+		sqlite3_stmt *s = stmt(mb, dels[i], error_r);
+		if (s == NULL) {
+			r = STORE_FAIL;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, f.id);
+		if (step_done(mb, s, error_r) < 0)
+			r = STORE_FAIL;
+	}
+	if (r == STORE_OK && commit(mb, error_r) < 0)
+		r = STORE_FAIL;
+	if (r != STORE_OK)
+		rollback(mb);
+	mailbox_unlock(mb);
+	pool_destroy(&pool);
+	if (r == STORE_OK) {
+		release_blobs(mb, refs, nrefs);
+		mailbox_notify(mb);
+	}
+	free(refs);
+	return r;
+}
+
+int mailbox_folder_rename(struct mailbox *mb, const char *from, const char *to,
+			  const char **error_r)
+{
+	char t1[300], t2[300];
+	if (!store_folder_name_valid(to)) {
+		*error_r = "invalid folder name";
+		return STORE_INVALID;
+	}
+	from = canonical(NULL, from, t1, sizeof(t1));
+	to = canonical(NULL, to, t2, sizeof(t2));
+	if (strcmp(from, "INBOX") == 0 || strcmp(to, "INBOX") == 0) {
+		*error_r = "renaming INBOX is not supported";
+		return STORE_INVALID;
+	}
+	mailbox_lock(mb);
+	int r = STORE_OK;
+	if (begin(mb, error_r) < 0) {
+		r = STORE_FAIL;
+	} else {
+		/* the folder and everything below it */
+		sqlite3_stmt *s = stmt(mb, "UPDATE folders SET name = ? || substr(name, ?)"
+					   " WHERE name = ? OR substr(name, 1, ?) = ?", error_r);
+		if (s == NULL) {
+			r = STORE_FAIL;
+		} else {
+			char prefix[300];
+			if (snprintf(prefix, sizeof(prefix), "%s/", from) >= (int)sizeof(prefix))
+				prefix[0] = '\0';
+			sqlite3_bind_text(s, 1, to, -1, SQLITE_STATIC);
+			sqlite3_bind_int(s, 2, (int)strlen(from) + 1);
+			sqlite3_bind_text(s, 3, from, -1, SQLITE_STATIC);
+			sqlite3_bind_int(s, 4, (int)strlen(prefix));
+			sqlite3_bind_text(s, 5, prefix, -1, SQLITE_TRANSIENT);
+			int rc = sqlite3_step(s);
+			if (rc == SQLITE_CONSTRAINT) {
+				*error_r = store_errf("folder %s exists already", to);
+				r = STORE_EXISTS;
+			} else if (rc != SQLITE_DONE) {
+				*error_r = store_errf("%s: %s", mb->owner, sqlite3_errmsg(mb->db));
+				r = STORE_FAIL;
+			} else if (sqlite3_changes(mb->db) == 0) {
+				*error_r = store_errf("folder %s does not exist", from);
+				r = STORE_NOTFOUND;
+			}
+		}
+		if (r == STORE_OK && commit(mb, error_r) < 0)
+			r = STORE_FAIL;
+		if (r != STORE_OK)
+			rollback(mb);
+	}
+	mailbox_unlock(mb);
+	if (r == STORE_OK)
+		mailbox_notify(mb);
+	return r;
+}
+
+int mailbox_folder_subscribe(struct mailbox *mb, const char *name, bool on, const char **error_r)
+{
+	char tmp[300];
+	name = canonical(NULL, name, tmp, sizeof(tmp));
+	mailbox_lock(mb);
+	sqlite3_stmt *s = stmt(mb, "UPDATE folders SET subscribed = ? WHERE name = ?", error_r);
+	int r = STORE_FAIL;
+	if (s != NULL) {
+		sqlite3_bind_int(s, 1, on ? 1 : 0);
+		sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+		if (step_done(mb, s, error_r) == 0) {
+			r = sqlite3_changes(mb->db) > 0 ? STORE_OK : STORE_NOTFOUND;
+			if (r == STORE_NOTFOUND)
+				*error_r = store_errf("folder %s does not exist", name);
+		}
+	}
+	mailbox_unlock(mb);
+	return r;
+}
+
+int mailbox_quota(struct mailbox *mb, uint64_t *used_r, uint64_t *messages_r,
+		  const char **error_r)
+{
+	mailbox_lock(mb);
+	*error_r = NULL;
+	int64_t used = meta_get(mb, "quota_used", error_r);
+	int64_t msgs = meta_get(mb, "quota_messages", error_r);
+	mailbox_unlock(mb);
+	if (used < 0 || msgs < 0 || *error_r != NULL)
+		return STORE_FAIL;
+	*used_r = (uint64_t)used;
+	if (messages_r != NULL)
+		*messages_r = (uint64_t)msgs;
+	return STORE_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                            */
+
+static int insert_message(struct mailbox *mb, const struct store_folder *f, uint32_t uid,
+			  uint64_t modseq, const struct store_blob *blob,
+			  const struct store_append *a, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(mb,
+		"INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, saved,"
+		" size, blob, blob_file, prefix, pop3_uidl, envelope, bodystructure, body, headers)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error_r);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, f->id);
+	sqlite3_bind_int64(s, 2, uid);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)modseq);
+	sqlite3_bind_int64(s, 4, a->flags);
+	if (a->keywords != NULL && a->keywords[0] != '\0')
+		sqlite3_bind_text(s, 5, a->keywords, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, a->internal_date != 0 ? a->internal_date : time_now());
+	sqlite3_bind_int64(s, 7, time_now());
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)(blob->size + a->prefix_len));
+	sqlite3_bind_text(s, 9, blob->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 10, blob->file ? 1 : 0);
+	if (a->prefix_len > 0)
+		sqlite3_bind_blob(s, 11, a->prefix, (int)a->prefix_len, SQLITE_STATIC);
+	if (a->pop3_uidl != NULL)
+		sqlite3_bind_text(s, 12, a->pop3_uidl, -1, SQLITE_STATIC);
+	const char *cache[] = { a->cache.envelope, a->cache.bodystructure, a->cache.body,
+				a->cache.headers };
+	for (int i = 0; i < 4; i++) {
+		if (cache[i] != NULL)
+			sqlite3_bind_text(s, 13 + i, cache[i], -1, SQLITE_STATIC);
+	}
+	return step_done(mb, s, error_r);
+}
+
+static int bump_folder(struct mailbox *mb, int64_t folder_id, uint32_t uidnext,
+		       uint64_t modseq, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(mb, "UPDATE folders SET uidnext = max(uidnext, ?),"
+				   " highestmodseq = max(highestmodseq, ?) WHERE id = ?", error_r);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, uidnext);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)modseq);
+	sqlite3_bind_int64(s, 3, folder_id);
+	return step_done(mb, s, error_r);
+}
+
+int mailbox_append(struct mailbox *mb, const struct store_blob *blob,
+		   const struct store_append *a, uint32_t *uid_r, const char **error_r)
+{
+	uint64_t size = blob->size + a->prefix_len;
+	if (size > mb->st->max_size) {
+		*error_r = "message too big";
+		return STORE_TOOBIG;
+	}
+	if (blob->file && blob_link_owner(mb->st, mb, blob->id, error_r) < 0)
+		return STORE_FAIL;
+	mailbox_lock(mb);
+	struct pool *pool = pool_create("append", 512);
+	struct store_folder f = { 0 };
+	int r = begin(mb, error_r) < 0 ? STORE_FAIL
+		: folder_get_locked(mb, pool, a->folder != NULL ? a->folder : "INBOX", &f, error_r);
+	if (r == STORE_OK && a->quota > 0) {
+		int64_t used = meta_get(mb, "quota_used", error_r);
+		if (used < 0) {
+			r = STORE_FAIL;
+		} else if ((uint64_t)used + size > a->quota) {
+			*error_r = store_errf("mailbox %s is over quota (%llu + %llu > %llu bytes)",
+					      mb->owner, (unsigned long long)used,
+					      (unsigned long long)size, (unsigned long long)a->quota);
+			r = STORE_QUOTA;
+		}
+	}
+	uint32_t uid = f.uidnext;
+	uint64_t modseq = f.highestmodseq + 1;
+	if (r == STORE_OK && (insert_message(mb, &f, uid, modseq, blob, a, error_r) < 0 ||
+			      bump_folder(mb, f.id, uid + 1, modseq, error_r) < 0 ||
+			      commit(mb, error_r) < 0))
+		r = STORE_FAIL;
+	if (r != STORE_OK)
+		rollback(mb);
+	mailbox_unlock(mb);
+	pool_destroy(&pool);
+	if (r == STORE_OK) {
+		if (uid_r != NULL)
+			*uid_r = uid;
+		mailbox_notify(mb);
+	}
+	return r;
+}
+
+#define MSG_COLS "folder_id, uid, modseq, flags, keywords, internal_date, size, blob," \
+	" blob_file, prefix, pop3_uidl, envelope, bodystructure, body, headers"
+
+static const char *col_str(sqlite3_stmt *s, int i, struct pool *pool)
+{
+	const char *v = (const char *)sqlite3_column_text(s, i);
+	return v != NULL ? pool_strdup(pool, v) : NULL;
+}
+
+static void message_row(sqlite3_stmt *s, struct pool *pool, struct store_message *m)
+{
+	m->folder_id = sqlite3_column_int64(s, 0);
+	m->uid = (uint32_t)sqlite3_column_int64(s, 1);
+	m->modseq = (uint64_t)sqlite3_column_int64(s, 2);
+	m->flags = (uint32_t)sqlite3_column_int64(s, 3);
+	m->keywords = col_str(s, 4, pool);
+	m->internal_date = sqlite3_column_int64(s, 5);
+	m->size = (uint64_t)sqlite3_column_int64(s, 6);
+	m->blob = col_str(s, 7, pool);
+	m->blob_file = sqlite3_column_int(s, 8) != 0;
+	m->prefix_len = (size_t)sqlite3_column_bytes(s, 9);
+	m->prefix = m->prefix_len > 0 ? pool_memdup(pool, sqlite3_column_blob(s, 9), m->prefix_len) : NULL;
+	m->pop3_uidl = col_str(s, 10, pool);
+	m->cache.envelope = col_str(s, 11, pool);
+	m->cache.bodystructure = col_str(s, 12, pool);
+	m->cache.body = col_str(s, 13, pool);
+	m->cache.headers = col_str(s, 14, pool);
+}
+
+int mailbox_messages(struct mailbox *mb, struct pool *pool, int64_t folder_id,
+		     uint32_t uid_min, uint32_t uid_max,
+		     int (*fn)(const struct store_message *m, void *ctx), void *ctx,
+		     const char **error_r)
+{
+	/* The rows are read into memory first so that fn may call back into
+	 * the store (read a body, say) without holding the statement. */
+	mailbox_lock(mb);
+	sqlite3_stmt *s = stmt(mb, "SELECT " MSG_COLS " FROM messages WHERE folder_id = ?"
+				   " AND uid BETWEEN ? AND ? ORDER BY uid", error_r);
+	if (s == NULL) {
+		mailbox_unlock(mb);
+		return STORE_FAIL;
+	}
+	sqlite3_bind_int64(s, 1, folder_id);
+	sqlite3_bind_int64(s, 2, uid_min);
+	sqlite3_bind_int64(s, 3, uid_max);
+	size_t n = 0, cap = 64;
+	struct store_message *ms = xmalloc(cap * sizeof(*ms));
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap *= 2;
+			ms = xrealloc(ms, cap * sizeof(*ms));
+		}
+		message_row(s, pool, &ms[n++]);
+	}
+	sqlite3_reset(s);
+	mailbox_unlock(mb);
+	if (rc != SQLITE_DONE) {
+		free(ms);
+		*error_r = store_errf("%s: %s", mb->owner, sqlite3_errmsg(mb->db));
+		return STORE_FAIL;
+	}
+	int r = STORE_OK;
+	for (size_t i = 0; i < n && r == STORE_OK; i++) {
+		if (fn(&ms[i], ctx) < 0)
+			r = STORE_FAIL;
+	}
+	free(ms);
+	return r;
+}
+
+int mailbox_message_read(struct mailbox *mb, const struct store_message *m, struct buf *out,
+			 const char **error_r)
+{
+	if (m->prefix_len > 0 && buf_append(out, m->prefix, m->prefix_len) < 0) {
+		*error_r = "message does not fit the buffer";
+		return STORE_FAIL;
+	}
+	return blob_read(mb->st, mb, m->blob, m->blob_file, m->size - m->prefix_len, out,
+			 error_r) < 0 ? STORE_FAIL : STORE_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Changes                                                             */
+
+static int folder_modseq(struct mailbox *mb, int64_t folder_id, uint64_t *modseq_r,
+			 const char **error_r)
+{
+	sqlite3_stmt *s = stmt(mb, "SELECT highestmodseq FROM folders WHERE id = ?", error_r);
+	if (s == NULL)
+		return STORE_FAIL;
+	sqlite3_bind_int64(s, 1, folder_id);
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		*error_r = "folder does not exist";
+		return STORE_NOTFOUND;
+	}
+	*modseq_r = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return STORE_OK;
+}
+
+int mailbox_flags_update(struct mailbox *mb, int64_t folder_id, const uint32_t *uids,
+			 size_t n, int mode, uint32_t flags, const char **error_r)
+{
+	const char *sql = mode > 0 ? "UPDATE messages SET flags = flags | ?, modseq = ?"
+				     " WHERE folder_id = ? AND uid = ? AND (flags | ?) != flags"
+			: mode < 0 ? "UPDATE messages SET flags = flags & ~?, modseq = ?"
+				     " WHERE folder_id = ? AND uid = ? AND (flags & ?) != 0"
+				   : "UPDATE messages SET flags = ?, modseq = ?"
+				     " WHERE folder_id = ? AND uid = ? AND flags != ?";
+	mailbox_lock(mb);
+	uint64_t modseq = 0;
+	int r = begin(mb, error_r) < 0 ? STORE_FAIL : folder_modseq(mb, folder_id, &modseq, error_r);
+	modseq++;
+	bool changed = false;
+	for (size_t i = 0; i < n && r == STORE_OK; i++) {
+		sqlite3_stmt *s = stmt(mb, sql, error_r);
+		if (s == NULL) {
+			r = STORE_FAIL;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, flags);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)modseq);
+		sqlite3_bind_int64(s, 3, folder_id);
+		sqlite3_bind_int64(s, 4, uids[i]);
+		sqlite3_bind_int64(s, 5, flags);
+		if (step_done(mb, s, error_r) < 0)
+			r = STORE_FAIL;
+		else if (sqlite3_changes(mb->db) > 0)
+			changed = true;
+	}
+	if (r == STORE_OK && changed && bump_folder(mb, folder_id, 0, modseq, error_r) < 0)
+		r = STORE_FAIL;
+	if (r == STORE_OK && commit(mb, error_r) < 0)
+		r = STORE_FAIL;
+	if (r != STORE_OK)
+		rollback(mb);
+	mailbox_unlock(mb);
+	if (r == STORE_OK && changed)
+		mailbox_notify(mb);
+	return r;
+}
+
+int mailbox_expunge(struct mailbox *mb, int64_t folder_id, const uint32_t *uids, size_t n,
+		    const char **error_r)
+{
+	mailbox_lock(mb);
+	uint64_t modseq = 0;
+	struct blob_ref *refs = NULL;
+	size_t nrefs = 0;
+	int r = begin(mb, error_r) < 0 ? STORE_FAIL : folder_modseq(mb, folder_id, &modseq, error_r);
+	modseq++;
+	size_t removed = 0;
+	for (size_t i = 0; i < n && r == STORE_OK; i++) {
+		sqlite3_stmt *s = stmt(mb, "DELETE FROM messages WHERE folder_id = ? AND uid = ?"
+					   " RETURNING blob, blob_file", error_r);
+		if (s == NULL) {
+			r = STORE_FAIL;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, folder_id);
+		sqlite3_bind_int64(s, 2, uids[i]);
+		size_t got = 0;
+		struct blob_ref *one = collect_file_blobs(mb, s, &got);
+		if (sqlite3_changes(mb->db) == 0) {
+			free(one);
+			continue;
+		}
+		removed++;
+		if (got > 0) {
+			refs = xrealloc(refs, (nrefs + got) * sizeof(*refs));
+			memcpy(&refs[nrefs], one, got * sizeof(*refs));
+			nrefs += got;
+		}
+		free(one);
+		s = stmt(mb, "INSERT OR REPLACE INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)",
+			 error_r);
+		if (s == NULL) {
+			r = STORE_FAIL;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, folder_id);
+		sqlite3_bind_int64(s, 2, uids[i]);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)modseq);
+		if (step_done(mb, s, error_r) < 0)
+			r = STORE_FAIL;
+	}
+	if (r == STORE_OK && removed > 0 && bump_folder(mb, folder_id, 0, modseq, error_r) < 0)
+		r = STORE_FAIL;
+	if (r == STORE_OK && commit(mb, error_r) < 0)
+		r = STORE_FAIL;
+	if (r != STORE_OK)
+		rollback(mb);
+	mailbox_unlock(mb);
+	if (r == STORE_OK) {
+		release_blobs(mb, refs, nrefs);
+		if (removed > 0)
+			mailbox_notify(mb);
+	}
+	free(refs);
+	return r;
+}
+
+int mailbox_copy(struct mailbox *mb, int64_t from_folder, const uint32_t *uids, size_t n,
+		 const char *to_folder, uint32_t *new_uids_r, const char **error_r)
+{
+	mailbox_lock(mb);
+	struct pool *pool = pool_create("copy", 0);
+	struct store_folder to = { 0 };
+	int r = begin(mb, error_r) < 0 ? STORE_FAIL : folder_get_locked(mb, pool, to_folder, &to, error_r);
+	uint32_t uid = to.uidnext;
+	uint64_t modseq = to.highestmodseq + 1;
+	for (size_t i = 0; i < n && r == STORE_OK; i++) {
+		sqlite3_stmt *s = stmt(mb,
+			"INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date,"
+			" saved, size, blob, blob_file, prefix, pop3_uidl, envelope, bodystructure, body,"
+			" headers) SELECT ?, ?, ?, flags, keywords, internal_date, ?, size, blob, blob_file,"
+			" prefix, NULL, envelope, bodystructure, body, headers FROM messages"
+			" WHERE folder_id = ? AND uid = ?", error_r);
+		if (s == NULL) {
+			r = STORE_FAIL;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, to.id);
+		sqlite3_bind_int64(s, 2, uid);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)modseq);
+		sqlite3_bind_int64(s, 4, time_now());
+		sqlite3_bind_int64(s, 5, from_folder);
+		sqlite3_bind_int64(s, 6, uids[i]);
+		if (step_done(mb, s, error_r) < 0) {
+			r = STORE_FAIL;
+			break;
+		}
+		if (new_uids_r != NULL)
+			new_uids_r[i] = sqlite3_changes(mb->db) > 0 ? uid : 0;
+		if (sqlite3_changes(mb->db) > 0)
+			uid++;
+	}
+	if (r == STORE_OK && uid > to.uidnext && bump_folder(mb, to.id, uid, modseq, error_r) < 0)
+		r = STORE_FAIL;
+	if (r == STORE_OK && commit(mb, error_r) < 0)
+		r = STORE_FAIL;
+	if (r != STORE_OK)
+		rollback(mb);
+	mailbox_unlock(mb);
+	pool_destroy(&pool);
+	if (r == STORE_OK)
+		mailbox_notify(mb);
+	return r;
+}

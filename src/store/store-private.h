@@ -1,0 +1,64 @@
+#ifndef OMBU_STORE_PRIVATE_H
+#define OMBU_STORE_PRIVATE_H
+
+#include "store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#define STORE_PACK_SHARDS 16
+
+struct pack_shard {
+	pthread_mutex_t lock;
+	sqlite3 *db;
+	sqlite3_stmt *get, *put, *touch;
+};
+
+struct store {
+	char *root;
+	uint64_t max_size, pack_max;
+	int level;
+	uint64_t busy_ms;
+	struct pack_shard packs[STORE_PACK_SHARDS];
+	pthread_mutex_t cache_lock;
+	struct hash *open;          /* owner -> struct mailbox */
+	size_t cache_max;
+};
+
+struct mailbox {
+	struct store *st;
+	char *owner;
+	char *dir;                  /* root/owner */
+	char *notify_path;
+	sqlite3 *db;
+	struct hash *stmts;         /* sql -> prepared statement */
+	pthread_mutex_t lock;
+	unsigned refs;
+	uint64_t last_used_us;
+};
+
+/* blobs (store-blob.c) */
+int blob_pack_open(struct store *st, const char **error_r);
+void blob_pack_close(struct store *st);
+/* Reads a blob's uncompressed content into out. */
+int blob_read(struct store *st, struct mailbox *mb, const char *id, bool file,
+	      uint64_t size, struct buf *out, const char **error_r);
+/* Whether a blob of this size lives in a file (else in a pack). */
+bool blob_is_file(struct store *st, const char *id);
+/* Links a file blob into the owner (durably); no-op for packed blobs. */
+int blob_link_owner(struct store *st, struct mailbox *mb, const char *id,
+		    const char **error_r);
+/* Drops the owner's link when no message of the owner refers to it. */
+void blob_unlink_owner(struct store *st, struct mailbox *mb, const char *id);
+void blob_path(const struct store *st, const char *dir, const char *id, char *out, size_t size);
+
+/* helpers (store.c) */
+int fsync_dir(const char *path);
+int mkdir_p(const char *path, unsigned mode);
+const char *store_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* index (store-index.c) */
+int index_open(struct mailbox *mb, bool create, const char **error_r);
+void index_close(struct mailbox *mb);
+
+#endif

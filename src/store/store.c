@@ -1,0 +1,316 @@
+/* The store volume: configuration, owners and their cached handles,
+ * name validation. */
+
+#include "store-private.h"
+#include "lib/buf.h"
+#include "lib/hash.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const struct config_key store_config_keys[] = {
+	{ "store", "path", CONFIG_PATH, "store", "the store volume: owners' indexes and the blob pool" },
+	{ "store", "max_message_size", CONFIG_SIZE, "50M", "largest message the store accepts (the SIZE LMTP and SMTP advertise)", 1024, 1ull << 31 },
+	{ "store", "compression_level", CONFIG_UINT, "3", "zstd level for message bodies", 1, 19 },
+	{ "store", "pack_max", CONFIG_SIZE, "64k", "compressed bodies up to this size share pack databases; larger ones are files", 0, 1ull << 30 },
+	{ "store", "open_mailboxes", CONFIG_UINT, "256", "mailbox indexes kept open per process", 1, 100000 },
+	{ "store", "busy_timeout", CONFIG_DURATION, "30s", "how long a writer waits for a locked index", 100, 600000 },
+	{ NULL }
+};
+
+const char *store_errf(const char *fmt, ...)
+{
+	static __thread char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return msg;
+}
+
+int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+int mkdir_p(const char *path, unsigned mode)
+{
+	char tmp[4096];
+	if (str_copy(tmp, path, sizeof(tmp)) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static bool owner_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '+' || c == '-' || c == '=' || c == '@';
+}
+
+bool store_owner_path_valid(const char *path)
+{
+	size_t len = strlen(path);
+	if (len == 0 || len > 400 || path[0] == '/' || path[len - 1] == '/')
+		return false;
+	const char *comp = path;
+	for (const char *p = path;; p++) {
+		if (*p == '/' || *p == '\0') {
+			size_t cl = (size_t)(p - comp);
+			if (cl == 0 || (cl == 1 && comp[0] == '.') ||
+			    (cl == 2 && comp[0] == '.' && comp[1] == '.'))
+				return false;
+			/* reserved names at the top of the volume */
+			if (comp == path && ((cl == 5 && memcmp(comp, "blobs", 5) == 0) ||
+					     (cl == 3 && memcmp(comp, "tmp", 3) == 0)))
+				return false;
+			if (*p == '\0')
+				break;
+			comp = p + 1;
+		} else if (!owner_char(*p)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool utf8_valid(const unsigned char *s)
+{
+	while (*s != '\0') {
+		unsigned char c = *s;
+		size_t n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
+			 : (c & 0xf8) == 0xf0 ? 3 : 9;
+		if (n == 9 || (n == 1 && c < 0xc2))
+			return false;
+		for (size_t i = 1; i <= n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return false;
+		}
+		s += n + 1;
+	}
+	return true;
+}
+
+bool store_folder_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > 255 || !utf8_valid((const unsigned char *)name))
+		return false;
+	const char *comp = name;
+	for (const char *p = name;; p++) {
+		if (*p == '/' || *p == '\0') {
+			size_t cl = (size_t)(p - comp);
+			if (cl == 0 || (cl == 1 && comp[0] == '.') ||
+			    (cl == 2 && comp[0] == '.' && comp[1] == '.'))
+				return false;
+			if (*p == '\0')
+				break;
+			comp = p + 1;
+		} else if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '*' || *p == '%') {
+			return false;
+		}
+	}
+	return true;
+}
+
+struct store *store_open(const struct config *cfg, const char **error_r)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	st->root = xstrdup(config_path_value(cfg, "store", "path"));
+	st->max_size = config_size(cfg, "store", "max_message_size");
+	st->pack_max = config_size(cfg, "store", "pack_max");
+	st->level = (int)config_uint(cfg, "store", "compression_level");
+	st->cache_max = config_uint(cfg, "store", "open_mailboxes");
+	st->busy_ms = config_ms(cfg, "store", "busy_timeout");
+	pthread_mutex_init(&st->cache_lock, NULL);
+	st->open = hash_create(64);
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/tmp", st->root);
+	if (mkdir_p(path, 0750) < 0) {
+		*error_r = store_errf("cannot create the store at %s: %s", st->root, strerror(errno));
+		store_close(&st);
+		return NULL;
+	}
+	if (blob_pack_open(st, error_r) < 0) {
+		store_close(&st);
+		return NULL;
+	}
+	return st;
+}
+
+static void mailbox_free(struct mailbox *mb)
+{
+	index_close(mb);
+	pthread_mutex_destroy(&mb->lock);
+	free(mb->owner);
+	free(mb->dir);
+	free(mb->notify_path);
+	free(mb);
+}
+
+void store_close(struct store **sp)
+{
+	struct store *st = *sp;
+	if (st == NULL)
+		return;
+	*sp = NULL;
+	size_t it = 0;
+	void *v;
+	while (hash_iter(st->open, &it, NULL, NULL, &v))
+		mailbox_free(v);
+	hash_destroy(&st->open);
+	blob_pack_close(st);
+	pthread_mutex_destroy(&st->cache_lock);
+	free(st->root);
+	free(st);
+}
+
+const char *store_root(const struct store *st)
+{
+	return st->root;
+}
+
+uint64_t store_max_message_size(const struct store *st)
+{
+	return st->max_size;
+}
+
+/* Closes the least recently used idle handles above the cache size. */
+static void cache_trim(struct store *st)
+{
+	while (hash_count(st->open) > st->cache_max) {
+		size_t it = 0;
+		const void *k;
+		size_t kl;
+		void *v;
+		struct mailbox *oldest = NULL;
+		while (hash_iter(st->open, &it, &k, &kl, &v)) {
+			struct mailbox *mb = v;
+			if (mb->refs == 0 && (oldest == NULL || mb->last_used_us < oldest->last_used_us))
+				oldest = mb;
+		}
+		if (oldest == NULL)
+			return;
+		hash_remove(st->open, oldest->owner, strlen(oldest->owner));
+		mailbox_free(oldest);
+	}
+}
+
+int store_mailbox_open(struct store *st, const char *owner, bool create,
+		       struct mailbox **mb_r, const char **error_r)
+{
+	if (!store_owner_path_valid(owner)) {
+		*error_r = store_errf("invalid mailbox path '%s'", owner);
+		return STORE_INVALID;
+	}
+	pthread_mutex_lock(&st->cache_lock);
+	struct mailbox *mb = hash_get_str(st->open, owner);
+	if (mb != NULL) {
+		mb->refs++;
+		pthread_mutex_unlock(&st->cache_lock);
+		*mb_r = mb;
+		return STORE_OK;
+	}
+	pthread_mutex_unlock(&st->cache_lock);
+
+	mb = xcalloc(1, sizeof(*mb));
+	mb->st = st;
+	mb->owner = xstrdup(owner);
+	pthread_mutex_init(&mb->lock, NULL);
+	struct buf b;
+	buf_init(&b, 0);
+	buf_printf(&b, "%s/%s", st->root, owner);
+	mb->dir = buf_steal(&b, NULL);
+	buf_printf(&b, "%s/notify", mb->dir);
+	mb->notify_path = buf_steal(&b, NULL);
+	int r = index_open(mb, create, error_r);
+	if (r != STORE_OK) {
+		mailbox_free(mb);
+		return r;
+	}
+	pthread_mutex_lock(&st->cache_lock);
+	struct mailbox *other = hash_get_str(st->open, owner);
+	if (other != NULL) {
+		/* another thread opened it meanwhile */
+		other->refs++;
+		pthread_mutex_unlock(&st->cache_lock);
+		mailbox_free(mb);
+		*mb_r = other;
+		return STORE_OK;
+	}
+	mb->refs = 1;
+	hash_put(st->open, owner, strlen(owner), mb);
+	cache_trim(st);
+	pthread_mutex_unlock(&st->cache_lock);
+	*mb_r = mb;
+	return STORE_OK;
+}
+
+void store_mailbox_close(struct mailbox **mbp)
+{
+	struct mailbox *mb = *mbp;
+	if (mb == NULL)
+		return;
+	*mbp = NULL;
+	struct store *st = mb->st;
+	pthread_mutex_lock(&st->cache_lock);
+	mb->refs--;
+	mb->last_used_us = time_monotonic_us();
+	cache_trim(st);
+	pthread_mutex_unlock(&st->cache_lock);
+}
+
+void mailbox_lock(struct mailbox *mb)
+{
+	pthread_mutex_lock(&mb->lock);
+}
+
+void mailbox_unlock(struct mailbox *mb)
+{
+	pthread_mutex_unlock(&mb->lock);
+}
+
+const char *mailbox_owner(const struct mailbox *mb)
+{
+	return mb->owner;
+}
+
+const char *mailbox_notify_path(const struct mailbox *mb)
+{
+	return mb->notify_path;
+}
+
+void mailbox_notify(struct mailbox *mb)
+{
+	/* Touching the file raises IN_ATTRIB for every inotify watcher, in
+	 * this process or another. */
+	if (utimensat(AT_FDCWD, mb->notify_path, NULL, 0) < 0 && errno == ENOENT) {
+		int fd = open(mb->notify_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+		if (fd >= 0)
+			close(fd);
+	}
+}
