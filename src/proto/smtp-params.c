@@ -296,6 +296,17 @@ static int param_check(struct params_ctx *ctx, enum smtp_params_command cmd,
 	return d->parse(ctx, param->value != NULL ? param->value : "");
 }
 
+static size_t count_words(const char *data, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] != ' ' && (i == 0 || data[i - 1] == ' '))
+			n++;
+	}
+	return n;
+}
+
 int smtp_params_parse(struct pool *pool, const struct smtp_parse_settings *set,
 		      enum smtp_params_command cmd, const char *data, size_t len,
 		      struct smtp_params *params_r, struct smtp_error *err_r)
@@ -308,7 +319,11 @@ int smtp_params_parse(struct pool *pool, const struct smtp_parse_settings *set,
 	size_t pos = 0;
 
 	memset(params_r, 0, sizeof(*params_r));
-	params_r->list = POOL_NEW_ARRAY(pool, struct smtp_param, SMTP_PARAMS_MAX);
+	size_t words = count_words(data, len);
+	if (words > SMTP_PARAMS_MAX)
+		return param_fail(&ctx, SMTP_ERROR_PARAM_SYNTAX, "Too many parameters");
+	/* a transaction may have a thousand RCPTs: allocate what is used */
+	params_r->list = words == 0 ? NULL : POOL_NEW_ARRAY(pool, struct smtp_param, words);
 	while (pos < len) {
 		if (data[pos] == ' ') {
 			pos++;
@@ -316,8 +331,6 @@ int smtp_params_parse(struct pool *pool, const struct smtp_parse_settings *set,
 		}
 		const char *sp = memchr(data + pos, ' ', len - pos);
 		size_t wlen = sp != NULL ? (size_t)(sp - (data + pos)) : len - pos;
-		if (params_r->count == SMTP_PARAMS_MAX)
-			return param_fail(&ctx, SMTP_ERROR_PARAM_SYNTAX, "Too many parameters");
 		struct smtp_param *param = &params_r->list[params_r->count];
 		if (param_split(&ctx, data + pos, wlen, param) < 0 ||
 		    param_check(&ctx, cmd, param, params_r->count) < 0)

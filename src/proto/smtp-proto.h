@@ -350,8 +350,9 @@ struct smtp_command {
  * still tells which command it was when the verb was recognized, so
  * that the engine can count errors per command.
  *
- * Refusals: NUL, CR, LF (500 5.5.2), 8-bit outside MAIL/RCPT paths and
- * HELO/VRFY/EXPN/HELP/NOOP text or invalid UTF-8 anywhere (500 5.5.2);
+ * Refusals: NUL, CR, LF (500 5.5.2); invalid UTF-8 anywhere, or valid
+ * UTF-8 in commands whose table entry does not allow it (only MAIL, RCPT,
+ * HELO/EHLO/LHLO, VRFY, EXPN, HELP and NOOP do) (500 5.5.2);
  * unknown verb or verb of the other protocol (500 5.5.2); missing or
  * extra arguments (501 5.5.4); path syntax (553 5.1.7 sender, 553 5.1.3
  * recipient, 553 5.6.7 non-ASCII without SMTPUTF8); parameters (501 /
@@ -476,8 +477,7 @@ int smtp_reply_writef(struct buf *out, unsigned code, const char *enhanced,
 int smtp_reply_write_lines(struct buf *out, unsigned code, const char *enhanced,
 			   const char *const *lines, size_t n);
 /* The reply for a parser error; with_enhanced false drops the enhanced
- * code (the client did not ask for ENHANCEDSTATUSCODES... ours always
- * do, but LMTP/HELO sessions may not). */
+ * code (for a server configured without ENHANCEDSTATUSCODES). */
 int smtp_reply_write_error(struct buf *out, const struct smtp_error *err, bool with_enhanced);
 
 /* A parsed reply. */
