@@ -7,6 +7,7 @@
 #include "lib/config.h"
 #include "lib/master.h"
 #include "store/store.h"
+#include "lmtp/lmtp.h"
 
 #define LISTEN(section, addr, doc) \
 	{ section, "listen", CONFIG_LISTEN, addr, doc }
@@ -30,4 +31,5 @@ void cli_register_config(void)
 	config_register(role_keys);
 	config_register(directory_config_keys);
 	config_register(store_config_keys);
+	config_register(lmtp_config_keys);
 }

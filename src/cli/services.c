@@ -2,13 +2,14 @@
 
 #include "cli.h"
 #include "lib/master.h"
+#include "lmtp/lmtp.h"
 
 #include <stddef.h>
 
-const struct service *const cli_services[] = { NULL };
-const size_t cli_n_services = 0;
+const struct service *const cli_services[] = { &lmtp_service };
+const size_t cli_n_services = sizeof(cli_services) / sizeof(cli_services[0]);
 
 /* Role sections whose servers are not written yet. */
 const char *const cli_pending_roles[] = {
-	"mx", "submission", "submissions", "lmtp", "imap", "imaps", "pop3", "pop3s", "web", NULL
+	"mx", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "web", NULL
 };

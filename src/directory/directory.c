@@ -2,6 +2,7 @@
 #include "lib/buf.h"
 #include "lib/config.h"
 #include "lib/log.h"
+#include "lib/master.h"
 #include "lib/num.h"
 #include "lib/pool.h"
 #include "lib/util.h"
@@ -536,4 +537,20 @@ int dir_resolve(struct directory *dir, struct pool *pool, const char *address,
 	}
 	r->status = r->n_targets > 0 ? DIR_RESOLVED : DIR_UNKNOWN_USER;
 	return 0;
+}
+
+static void *worker_dir_create(struct worker *w, const char **error_r)
+{
+	return directory_open(worker_config(w), error_r);
+}
+
+static void worker_dir_destroy(void *obj)
+{
+	struct directory *dir = obj;
+	directory_close(&dir);
+}
+
+struct directory *directory_worker(struct worker *w, const char **error_r)
+{
+	return worker_shared(w, "directory", worker_dir_create, worker_dir_destroy, error_r);
 }

@@ -58,6 +58,11 @@ struct dir_store {
  * to date (migrations run inside a transaction). */
 struct directory *directory_open(const struct config *cfg, const char **error_r);
 void directory_close(struct directory **dir);
+/* The directory of a worker process, opened on first use and shared by
+ * its services.  NULL with *error_r when it cannot be opened. */
+struct worker;
+struct directory *directory_worker(struct worker *w, const char **error_r);
+
 /* Schema version after migrations. */
 int directory_schema_version(struct directory *dir);
 

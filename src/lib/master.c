@@ -94,7 +94,33 @@ struct worker {
 	struct timer *stop_timer, *stop_poll, *accept_pause;
 	struct ioloop_signal *sig_term, *sig_int, *sig_drain;
 	uint64_t max_conns;
+	struct shared_obj {
+		const char *name;
+		void *obj;
+		void (*destroy)(void *obj);
+	} shared[16];
+	size_t n_shared;
 };
+
+void *worker_shared(struct worker *w, const char *name,
+		    void *(*create)(struct worker *w, const char **error_r),
+		    void (*destroy)(void *obj), const char **error_r)
+{
+	for (size_t i = 0; i < w->n_shared; i++) {
+		if (strcmp(w->shared[i].name, name) == 0)
+			return w->shared[i].obj;
+	}
+	if (w->n_shared == N_ELEMENTS(w->shared))
+		ombu_panic("too many shared worker objects");
+	void *obj = create(w, error_r);
+	if (obj == NULL)
+		return NULL;
+	w->shared[w->n_shared].name = name;
+	w->shared[w->n_shared].obj = obj;
+	w->shared[w->n_shared].destroy = destroy;
+	w->n_shared++;
+	return obj;
+}
 
 struct ioloop *worker_loop(struct worker *w) { return w->loop; }
 struct threadpool *worker_pool(struct worker *w) { return w->pool; }
@@ -312,6 +338,11 @@ static int worker_run(const struct service *services, size_t n_services,
 	for (size_t i = 0; i < n_services; i++) {
 		if (w.sctx[i] != NULL && services[i].deinit != NULL)
 			services[i].deinit(w.sctx[i]);
+	}
+	while (w.n_shared > 0) {
+		struct shared_obj *so = &w.shared[--w.n_shared];
+		if (so->destroy != NULL)
+			so->destroy(so->obj);
 	}
 	timer_remove(&w.stop_timer);
 	timer_remove(&w.stop_poll);

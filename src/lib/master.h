@@ -50,6 +50,13 @@ bool worker_stopping(struct worker *w);
  * worker (for example the MX reaching the in-process store). */
 void *worker_service_ctx(struct worker *w, const char *name);
 
+/* A per-worker object shared by the services of a worker (the directory,
+ * the store): created by `create` on first use, destroyed with `destroy`
+ * after every service's deinit.  NULL with *error_r when create fails. */
+void *worker_shared(struct worker *w, const char *name,
+		    void *(*create)(struct worker *w, const char **error_r),
+		    void (*destroy)(void *obj), const char **error_r);
+
 struct service {
 	/* The configuration section whose `listen` key holds the addresses
 	 * ("mx", "imaps"); also the service's name in logs. */

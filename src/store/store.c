@@ -5,6 +5,7 @@
 #include "lib/buf.h"
 #include "lib/hash.h"
 #include "lib/log.h"
+#include "lib/master.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -313,4 +314,59 @@ void mailbox_notify(struct mailbox *mb)
 		if (fd >= 0)
 			close(fd);
 	}
+}
+
+static void *worker_store_create(struct worker *w, const char **error_r)
+{
+	return store_open(worker_config(w), error_r);
+}
+
+static void worker_store_destroy(void *obj)
+{
+	struct store *st = obj;
+	store_close(&st);
+}
+
+struct store *store_worker(struct worker *w, const char **error_r)
+{
+	return worker_shared(w, "store", worker_store_create, worker_store_destroy, error_r);
+}
+
+size_t store_deliver(struct store *st, const void *msg, size_t len,
+		     const struct store_cache *cache, struct store_delivery *d, size_t n)
+{
+	struct store_blob blob;
+	const char *err;
+	size_t ok = 0;
+	int r = store_blob_put(st, msg, len, &blob, &err);
+	for (size_t i = 0; i < n; i++) {
+		d[i].result = r;
+		d[i].uid = 0;
+		d[i].error[0] = '\0';
+		if (r != STORE_OK) {
+			str_copy(d[i].error, err, sizeof(d[i].error));
+			continue;
+		}
+		struct mailbox *mb;
+		d[i].result = store_mailbox_open(st, d[i].owner, true, &mb, &err);
+		if (d[i].result != STORE_OK) {
+			str_copy(d[i].error, err, sizeof(d[i].error));
+			continue;
+		}
+		struct store_append a = {
+			.folder = d[i].folder,
+			.prefix = d[i].prefix,
+			.prefix_len = d[i].prefix_len,
+			.quota = d[i].quota,
+		};
+		if (cache != NULL)
+			a.cache = *cache;
+		d[i].result = mailbox_append(mb, &blob, &a, &d[i].uid, &err);
+		if (d[i].result != STORE_OK)
+			str_copy(d[i].error, err, sizeof(d[i].error));
+		store_mailbox_close(&mb);
+		if (d[i].result == STORE_OK)
+			ok++;
+	}
+	return ok;
 }

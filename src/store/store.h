@@ -63,6 +63,10 @@ enum store_result {
 
 struct store *store_open(const struct config *cfg, const char **error_r);
 void store_close(struct store **st);
+/* The store of a worker process, opened on first use and shared by its
+ * services. */
+struct worker;
+struct store *store_worker(struct worker *w, const char **error_r);
 const char *store_root(const struct store *st);
 uint64_t store_max_message_size(const struct store *st);
 
@@ -201,6 +205,26 @@ int mailbox_expunge(struct mailbox *mb, int64_t folder_id, const uint32_t *uids,
 /* Copies messages to another folder (same owner): blobs are shared. */
 int mailbox_copy(struct mailbox *mb, int64_t from_folder, const uint32_t *uids, size_t n,
 		 const char *to_folder, uint32_t *new_uids_r, const char **error_r);
+
+/* --- delivery of one message to several owners --- */
+
+struct store_delivery {
+	const char *owner;       /* mailbox path */
+	const char *folder;      /* NULL = INBOX */
+	uint64_t quota;          /* 0 = none */
+	const void *prefix;      /* per-recipient header lines, or NULL */
+	size_t prefix_len;
+	/* results */
+	int result;              /* STORE_OK, STORE_QUOTA, ... */
+	char error[256];
+	uint32_t uid;
+};
+
+/* Stores msg once and appends it for every owner (each durably, each
+ * with its own result).  Blocks: run on the thread pool.  Returns the
+ * number of owners that got it. */
+size_t store_deliver(struct store *st, const void *msg, size_t len,
+		     const struct store_cache *cache, struct store_delivery *d, size_t n);
 
 /* --- maintenance --- */
 
