@@ -29,6 +29,17 @@ enum qp_state {
 	QP_SOFT_CR,  /* soft break's CR seen, LF expected */
 };
 
+/* Appends what fits under out's max; -1 when something did not. */
+static int append_bounded(struct buf *out, const void *data, size_t n)
+{
+	if (out->max != 0 && n > 0 && (out->len >= out->max || n > out->max - out->len)) {
+		size_t room = out->len >= out->max ? 0 : out->max - out->len;
+		(void)buf_append(out, data, room);
+		return -1;
+	}
+	return buf_append(out, data, n);
+}
+
 static const signed char b64_table[256] = {
 	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6,
 	['G'] = 7, ['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12,
@@ -114,12 +125,12 @@ static int b64_feed(struct mime_decoder *dec, const unsigned char *s,
 			}
 		}
 		if (t + 3 > sizeof(tmp)) {
-			if (buf_append(out, tmp, t) < 0)
+			if (append_bounded(out, tmp, t) < 0)
 				return -1;
 			t = 0;
 		}
 	}
-	return buf_append(out, tmp, t);
+	return append_bounded(out, tmp, t);
 }
 
 static int hexval(int c)
@@ -135,7 +146,7 @@ static int hexval(int c)
 
 static int qp_flush(struct mime_decoder *dec, struct buf *out)
 {
-	int r = buf_append(out, dec->pending, dec->pending_len);
+	int r = append_bounded(out, dec->pending, dec->pending_len);
 	dec->pending_len = 0;
 	return r;
 }
@@ -167,10 +178,11 @@ static int qp_text(struct mime_decoder *dec, unsigned char c, struct buf *out)
 	if (c == '\n') {
 		bool crlf = dec->last_cr;
 		dec->last_cr = false;
-		return crlf ? buf_append_c(out, '\n') : buf_append(out, "\r\n", 2);
+		return crlf ? append_bounded(out, "\n", 1) :
+			append_bounded(out, "\r\n", 2);
 	}
 	dec->last_cr = c == '\r';
-	return buf_append_c(out, (char)c);
+	return append_bounded(out, &c, 1);
 }
 
 static int qp_byte(struct mime_decoder *dec, unsigned char c, struct buf *out)
@@ -216,8 +228,9 @@ static int qp_byte(struct mime_decoder *dec, unsigned char c, struct buf *out)
 		l = hexval(c);
 		dec->state = QP_TEXT;
 		if (l >= 0) {
+			unsigned char b = (unsigned char)(h * 16 + l);
 			dec->pending_len = 0;
-			return buf_append_c(out, (char)(h * 16 + l));
+			return append_bounded(out, &b, 1);
 		}
 		if (qp_flush(dec, out) < 0)
 			return -1;
@@ -259,7 +272,7 @@ static int qp_feed(struct mime_decoder *dec, const unsigned char *s, size_t n,
 			       s[j] != '\n')
 				j++;
 			if (j > i) {
-				if (buf_append(out, s + i, j - i) < 0)
+				if (append_bounded(out, s + i, j - i) < 0)
 					return -1;
 				dec->last_cr = s[j - 1] == '\r';
 			}
@@ -282,7 +295,7 @@ int mime_decode_feed(struct mime_decoder *dec, const void *data, size_t size,
 	case MIME_ENCODING_QP:
 		return qp_feed(dec, data, size, out);
 	default:
-		return buf_append(out, data, size);
+		return append_bounded(out, data, size);
 	}
 }
 
