@@ -6,6 +6,7 @@
 #include "lib/log.h"
 #include "lib/master.h"
 #include "lib/util.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -53,6 +54,11 @@ int cmd_serve(struct cli *cli)
 		if (dir == NULL)
 			cli_fail(cli, "%s", err);
 		directory_close(&dir);
+		/* likewise the store's pack databases */
+		struct store *store = store_open(cfg, &err);
+		if (store == NULL)
+			cli_fail(cli, "%s", err);
+		store_close(&store);
 		if (as_owner && (seteuid(0) < 0 || setegid(0) < 0))
 			cli_fail(cli, "cannot return to root: %s", strerror(errno));
 	}

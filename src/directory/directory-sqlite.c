@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,8 +34,17 @@ static void *sq_connect(const struct config *cfg, const char **error_r)
 	}
 	sqlite3_busy_timeout(db, (int)config_ms(cfg, "directory", "busy_timeout"));
 	char *err = NULL;
-	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-			     "PRAGMA foreign_keys=ON;", NULL, NULL, &err) != SQLITE_OK) {
+	/* Switching to WAL takes a lock the busy handler does not wait for
+	 * when several processes open the database at once: retry. */
+	uint64_t end = time_monotonic_us() + config_ms(cfg, "directory", "busy_timeout") * 1000;
+	while ((rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+				      "PRAGMA foreign_keys=ON;", NULL, NULL, &err)) == SQLITE_BUSY &&
+	       time_monotonic_us() < end) {
+		sqlite3_free(err);
+		err = NULL;
+		usleep(10000);
+	}
+	if (rc != SQLITE_OK) {
 		snprintf(msg, sizeof(msg), "cannot set up directory database %s: %s", path,
 			 err != NULL ? err : "?");
 		sqlite3_free(err);

@@ -50,11 +50,11 @@ int blob_pack_open(struct store *st, const char **error_r)
 		}
 		sqlite3_busy_timeout(p->db, (int)st->busy_ms);
 		char *err = NULL;
-		if (sqlite3_exec(p->db,
-				 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-				 "CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, size INTEGER NOT NULL,"
-				 " data BLOB NOT NULL, used INTEGER NOT NULL) WITHOUT ROWID;",
-				 NULL, NULL, &err) != SQLITE_OK) {
+		if (sqlite_exec_retry(p->db,
+				      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+				      "CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+				      " data BLOB NOT NULL, used INTEGER NOT NULL) WITHOUT ROWID;",
+				      st->busy_ms, &err) != SQLITE_OK) {
 			*error_r = store_errf("cannot set up %s: %s", path, err != NULL ? err : "?");
 			sqlite3_free(err);
 			return -1;

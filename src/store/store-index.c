@@ -104,7 +104,7 @@ static sqlite3_stmt *stmt(struct mailbox *mb, const char *sql, const char **erro
 static int exec(struct mailbox *mb, const char *sql, const char **error_r)
 {
 	char *err = NULL;
-	if (sqlite3_exec(mb->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+	if (sqlite_exec_retry(mb->db, sql, mb->st->busy_ms, &err) != SQLITE_OK) {
 		*error_r = store_errf("%s: %s", mb->owner, err != NULL ? err : sqlite3_errmsg(mb->db));
 		sqlite3_free(err);
 		return -1;

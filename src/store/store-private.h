@@ -53,6 +53,10 @@ void blob_unlink_owner(struct store *st, struct mailbox *mb, const char *id);
 void blob_path(const struct store *st, const char *dir, const char *id, char *out, size_t size);
 
 /* helpers (store.c) */
+/* Runs SQL, retrying while the database is busy (switching a new
+ * database to WAL needs a lock that the busy handler does not wait for
+ * when several processes open it at once). */
+int sqlite_exec_retry(sqlite3 *db, const char *sql, uint64_t timeout_ms, char **err_r);
 int fsync_dir(const char *path);
 int mkdir_p(const char *path, unsigned mode);
 const char *store_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

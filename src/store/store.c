@@ -37,6 +37,21 @@ const char *store_errf(const char *fmt, ...)
 	return msg;
 }
 
+int sqlite_exec_retry(sqlite3 *db, const char *sql, uint64_t timeout_ms, char **err_r)
+{
+	uint64_t end = time_monotonic_us() + timeout_ms * 1000;
+	for (;;) {
+		*err_r = NULL;
+		int rc = sqlite3_exec(db, sql, NULL, NULL, err_r);
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			return rc;
+		if (time_monotonic_us() > end)
+			return rc;
+		sqlite3_free(*err_r);
+		usleep(10000);
+	}
+}
+
 int fsync_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -51,6 +51,12 @@ def crlf(data):
     return re.sub(rb"(?<!\r)\n", b"\r\n", data)
 
 
+def smtplib_eols(data):
+    """What smtplib sends for a message: CRLF, LF and a lone CR all become
+    CRLF (smtplib._fix_eols)."""
+    return re.sub(rb"(?:\r\n|\n|\r(?!\n))", b"\r\n", data)
+
+
 def strip_from_line(raw):
     """A corpus file without its leading mbox 'From ' line."""
     if raw.startswith(b"From "):
