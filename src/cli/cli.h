@@ -79,5 +79,6 @@ int cmd_export(struct cli *cli);
 int cmd_import(struct cli *cli);
 int cmd_folder(struct cli *cli);
 int cmd_store(struct cli *cli);
+int cmd_config_reference(struct cli *cli);
 
 #endif

@@ -167,3 +167,13 @@ def test_help_and_version():
     assert p.returncode == 0 and p.stdout.startswith("ombu ")
     p = subprocess.run([OMBU], capture_output=True, text=True)
     assert p.returncode == 2
+
+
+def test_configuration_reference_is_current():
+    """docs/configuration.md is generated from the schema; a change to a
+    key without `scripts/gen-docs` fails here."""
+    import subprocess
+    from conftest import ROOT
+    out = subprocess.run([OMBU, "config-reference"], capture_output=True, text=True).stdout
+    with open(os.path.join(ROOT, "docs", "configuration.md")) as f:
+        assert f.read() == out, "run scripts/gen-docs"
