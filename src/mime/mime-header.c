@@ -40,7 +40,7 @@ bool mime_header_parse_name(const unsigned char *line, size_t len,
 			    size_t *name_start_r, size_t *name_len_r,
 			    size_t *colon_r)
 {
-	const unsigned char *colon = memchr(line, ':', len);
+	const unsigned char *colon = len == 0 ? NULL : memchr(line, ':', len);
 	size_t a = 0, b;
 
 	if (colon == NULL)

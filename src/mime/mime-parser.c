@@ -42,7 +42,7 @@ enum frame_state {
 struct mime_frame {
 	struct mime_part *part;
 	enum frame_state state;
-	struct mime_pos header_start, body_start, epilogue_start;
+	struct mime_pos header_start, body_start, epilogue_start, close_end;
 	size_t boundary_len; /* 0: no active boundary */
 	size_t header_kept;
 	unsigned int fields_cap;
@@ -432,9 +432,17 @@ static void frame_close(struct mime_parser *p, struct mime_frame *f,
 	struct mime_part *part = f->part;
 	struct mime_pos end = *endp;
 
+	/* An entity that starts right at the delimiter line (after a
+	   blank line or a delimiter) gives its start back: the line break
+	   before the delimiter is the delimiter's. */
+	if (end.offset < f->header_start.offset) {
+		f->header_start = end;
+		part->header_offset = end.offset;
+	}
 	if (f->state == FRAME_HEADER) {
-		if (end.offset < f->header_start.offset)
-			end = f->header_start;
+		/* the line break before a delimiter is not the field's */
+		if (p->field_active && p->field_offset + p->field_size > end.offset)
+			p->field_size = end.offset - p->field_offset;
 		header_done(p, f);
 		part->flags |= MIME_PART_FLAG_HEADER_UNTERMINATED;
 		/* A multipart or message/rfc822 without a body is a leaf */
@@ -443,7 +451,11 @@ static void frame_close(struct mime_parser *p, struct mime_frame *f,
 		part->body_offset = end.offset;
 		f->body_start = end;
 	} else if (end.offset < f->body_start.offset) {
-		end = f->body_start;
+		/* the blank line ending the header was the delimiter's */
+		part->flags |= MIME_PART_FLAG_HEADER_UNTERMINATED;
+		part->header_size = end.offset - part->header_offset;
+		part->body_offset = end.offset;
+		f->body_start = end;
 	}
 	switch (f->state) {
 	case FRAME_PREAMBLE:
@@ -467,15 +479,28 @@ static void frame_close(struct mime_parser *p, struct mime_frame *f,
 }
 
 /* Closes frames above index k at the end of the line before the current
-   one. */
+   one.  An entity cannot end before it starts, nor after its parent
+   ends, so each frame ends at max(end, min(its start, parent's end)):
+   one that starts on the delimiter line itself gives its start back. */
 static void close_above(struct mime_parser *p, unsigned int k)
 {
+	struct mime_pos end = end_before_line(p, &p->frames[0].header_start);
+	struct mime_pos parent_end = { UINT64_MAX, UINT64_MAX, UINT64_MAX };
+
+	for (unsigned int i = k + 1; i < p->nframes; i++) {
+		struct mime_frame *f = &p->frames[i];
+		struct mime_pos e = f->header_start;
+		if (parent_end.offset < e.offset)
+			e = parent_end;
+		if (e.offset < end.offset)
+			e = end;
+		f->close_end = e;
+		parent_end = e;
+	}
 	while (p->nframes > k + 1) {
 		struct mime_frame *f = top(p);
-		const struct mime_pos *start = f->state == FRAME_HEADER ?
-			&f->header_start : &f->body_start;
-		struct mime_pos end = end_before_line(p, start);
-		frame_close(p, f, &end);
+		struct mime_pos e = f->close_end;
+		frame_close(p, f, &e);
 		p->nframes--;
 	}
 	update_prefix_need(p);

@@ -1161,6 +1161,49 @@ static void test_nstring(void **state)
  * Regression tests for what the fuzzer found (named after the bug)
  */
 
+/* A header whose blank line is the line break before a delimiter: the
+   part (and the message inside a digest part) ended after its parent. */
+static void test_child_past_parent_after_blank_line(void **state)
+{
+	(void)state;
+	static const char *const msgs[] = {
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+		"Content-Type: text/plain\r\n\r\n--b--\r\n",
+		"Content-Type: multipart/digest; boundary=b\n\n--b\n\n"
+		"Content-Type: text/plain\n\n--b\n\n--b--\n",
+		"Content-Type: multipart/digest; boundary=b\n\n--b\n\n--b--\n",
+	};
+	for (size_t i = 0; i < N_ELEMENTS(msgs); i++) {
+		struct mime_part *root = parse_all_ways(msgs[i]);
+		for (struct mime_part *p = root; p != NULL; p = mime_part_next(root, p)) {
+			assert_int_equal(p->header_offset + p->header_size, p->body_offset);
+			if (p->parent == NULL)
+				continue;
+			assert_true(p->header_offset >= p->parent->body_offset);
+			assert_true(p->body_offset + p->body_size <=
+				    p->parent->body_offset + p->parent->body_size);
+		}
+	}
+	struct mime_part *root = parse_all_ways(msgs[0]);
+	assert_string_equal(header(root->children, msgs[0]), "Content-Type: text/plain\r\n");
+	assert_int_equal(root->children->body_size, 0);
+}
+
+/* A header cut by a delimiter: the field's size counted the line break
+   that belongs to the delimiter, so the field ran past the header. */
+static void test_field_size_past_interrupted_header(void **state)
+{
+	(void)state;
+	const char *msg = "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nX: header cut by\r\n--b--\r\n";
+	struct mime_part *root = parse_all_ways(msg);
+	struct mime_part *c = root->children;
+
+	assert_int_equal(c->fields_count, 1);
+	assert_true(c->fields[0].offset + c->fields[0].size <= c->body_offset);
+	assert_int_equal(c->fields[0].size, strlen("X: header cut by"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1185,6 +1228,8 @@ int main(void)
 		cmocka_unit_test(test_sections_rfc822),
 		cmocka_unit_test(test_header_fields_and_partial),
 		cmocka_unit_test(test_nstring),
+		cmocka_unit_test(test_field_size_past_interrupted_header),
+		cmocka_unit_test(test_child_past_parent_after_blank_line),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
