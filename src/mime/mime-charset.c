@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <iconv.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Windows-1252 0x80..0x9f; the five holes map to the C1 controls as
@@ -34,6 +35,7 @@ static const uint16_t cp1252_high[32] = {
 static const struct {
 	const char *alias, *name;
 } charset_aliases[] = {
+	{ "utf-8", "UTF-8" },
 	{ "utf8", "UTF-8" },
 	{ "ks_c_5601-1987", "CP949" },
 	{ "ks_c_5601", "CP949" },
@@ -243,6 +245,21 @@ static int iconv_convert(iconv_t cd, const unsigned char *data, size_t size,
 	return exact ? 1 : 0;
 }
 
+/* iconv's UTF-8 output is trusted no further than the validator: glibc
+   lets code points above U+10FFFF through from some charsets. */
+static int sanitize_tail(struct buf *out, size_t start, int ret)
+{
+	if (ret < 0 || mime_charset_is_valid_utf8(out->data + start, out->len - start))
+		return ret;
+	size_t n = out->len - start;
+	char *copy = xmalloc(n);
+	memcpy(copy, out->data + start, n);
+	buf_truncate(out, start);
+	(void)append_utf8_replacing(out, (const unsigned char *)copy, n);
+	free(copy);
+	return 0;
+}
+
 int mime_charset_to_utf8(const char *charset, const void *data, size_t size,
 			 struct buf *out)
 {
@@ -264,6 +281,7 @@ int mime_charset_to_utf8(const char *charset, const void *data, size_t size,
 		} else {
 			ret = iconv_convert(cd, data, size, out);
 			iconv_close(cd);
+			ret = sanitize_tail(out, start, ret);
 		}
 	}
 	if (out->max != 0 && out->len == start && size > 0 && ret >= 0) {

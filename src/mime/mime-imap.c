@@ -9,7 +9,7 @@
  *  - type, subtype and transfer encoding are upper-cased ("TEXT"
  *    "PLAIN" "7BIT", as in RFC 3501's examples; Dovecot keeps the case
  *    written in the message), parameters and everything else are written
- *    as in the message; a text part without charset gets ("charset"
+ *    as in the message; a text part without charset is given ("charset"
  *    "us-ascii"), a missing transfer encoding is "7BIT";
  *  - an RFC 2231 parameter is written as name* "charset'lang'%xx..";
  *  - a multipart without parts gets one empty text/plain body;

@@ -326,11 +326,15 @@ enum mime_encoding mime_decode_encoding(const char *value, size_t len);
  * Charsets
  */
 
-/* Converts to UTF-8, appending to out.  Never fails on content:
-   - a charset iconv knows: invalid sequences become U+FFFD;
-   - UTF-8 / US-ASCII / unknown or missing charset: the bytes are kept if
-     they are valid UTF-8, otherwise read as Windows-1252 (which fills
-     ISO-8859-1's C1 range with its printable characters).
+/* Converts to UTF-8, appending to out.  Never fails on content; the
+   result is always valid UTF-8:
+   - UTF-8 declared: kept, invalid sequences become U+FFFD;
+   - US-ASCII, missing, or a charset iconv does not know: the bytes are
+     kept if they are valid UTF-8, otherwise each byte is read as
+     Windows-1252 (ISO-8859-1 with printable characters in 0x80-0x9F);
+   - a charset iconv knows: converted, invalid or truncated sequences
+     become U+FFFD (ISO-8859-1 is read as Windows-1252, GB2312 as
+     GB18030).
    Returns 1 when the conversion was exact, 0 when a fallback or a
    replacement was used, -1 when out's max was hit. */
 int mime_charset_to_utf8(const char *charset, const void *data, size_t size,
@@ -351,7 +355,7 @@ enum mime_imap_flags {
 };
 
 /* Appends the ENVELOPE list, parenthesised.  part must be a message
-   (mime_part_is_message). */
+   (mime_part_is_message).  Uses a short-lived pool of its own. */
 void mime_imap_envelope(struct buf *out, const struct mime_part *part);
 /* Appends BODY (or BODYSTRUCTURE with MIME_IMAP_EXTENDED) for the part,
    parenthesised.  Type, subtype and encoding are upper-cased ("TEXT"

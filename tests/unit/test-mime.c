@@ -1161,6 +1161,20 @@ static void test_nstring(void **state)
  * Regression tests for what the fuzzer found (named after the bug)
  */
 
+/* "utf-8" (lower case) went through iconv, whose UTF-8 decoder lets
+   F4 90..BF (above U+10FFFF) through: the text was not valid UTF-8. */
+static void test_utf8_above_u10ffff(void **state)
+{
+	(void)state;
+	static const char *const charsets[] = { "utf-8", "UTF-8", "Utf8", "utf-16le" };
+	for (size_t i = 0; i < N_ELEMENTS(charsets); i++) {
+		struct buf out;
+		buf_init_pool(&out, pool, 0);
+		(void)mime_charset_to_utf8(charsets[i], "a\xf4\xb6\xa6\x9c\xff\xfe", 7, &out);
+		assert_true(mime_charset_is_valid_utf8(out.data, out.len));
+	}
+}
+
 /* A header whose blank line is the line break before a delimiter: the
    part (and the message inside a digest part) ended after its parent. */
 static void test_child_past_parent_after_blank_line(void **state)
@@ -1230,6 +1244,7 @@ int main(void)
 		cmocka_unit_test(test_nstring),
 		cmocka_unit_test(test_field_size_past_interrupted_header),
 		cmocka_unit_test(test_child_past_parent_after_blank_line),
+		cmocka_unit_test(test_utf8_above_u10ffff),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
