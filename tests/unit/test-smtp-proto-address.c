@@ -170,6 +170,11 @@ static void address_bare(void **state)
 	assert_int_equal(smtp_address_parse(pool, "user@example.com>", 0, &a, &error), -1);
 	assert_int_equal(smtp_address_parse(pool, "<user@example.com>", 0, &a, &error), -1);
 	assert_int_equal(smtp_address_parse(pool, "user@example.com x", 0, &a, &error), -1);
+	assert_int_equal(smtp_address_parse(pool, "user@[192.0.2.1]x", 0, &a, &error), -1);
+	assert_string_equal(error, "Trailing characters after address");
+	assert_int_equal(smtp_address_parse(pool, "\"a\x01b\"@example.com", 0, &a, &error), -1);
+	assert_string_equal(error, "Invalid character in quoted string");
+	assert_int_equal(smtp_address_parse(pool, "\"a\xc3\"@example.com", U, &a, &error), -1);
 	assert_int_equal(smtp_address_parse(pool, "user", 0, &a, &error), -1);
 	assert_string_equal(error, "Missing domain");
 	assert_int_equal(smtp_address_parse(pool, "", 0, &a, &error), -1);

@@ -437,6 +437,8 @@ static const struct cmd_case cmd_cases[] = {
 	{ "RCPT TO:<a@b.example> ORCPT=rfc822;a+4", ALLCAPS, 0, "ERR param_value 501 5.5.4" },
 	{ "RCPT TO:<a@b.example> ORCPT=utf-8;j\xc3\xb6rg@b.example", ALLCAPS, UTF8TX,
 	  "RCPT lp=a dom=b.example orcpt=utf-8;j\xc3\xb6rg@b.example" },
+	{ "RCPT TO:<a@b.example> ORCPT=utf-8;j\xc3\xb6rg+2B@b.example", ALLCAPS, UTF8TX,
+	  "ERR param_value 501 5.5.4" },
 	{ "RCPT TO:<a@b.example> ORCPT=rfc822;j\xc3\xb6rg@b.example", ALLCAPS, UTF8TX,
 	  "ERR param_value 501 5.5.4" },
 	{ "RCPT TO:<a@b.example> NOTIFY=NEVER NOTIFY=NEVER", ALLCAPS, 0,
