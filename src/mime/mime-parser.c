@@ -46,6 +46,7 @@ struct mime_frame {
 	size_t boundary_len; /* 0: no active boundary */
 	size_t header_kept;
 	unsigned int fields_cap;
+	struct mime_part *last_child;
 	bool digest;         /* children default to message/rfc822 */
 };
 
@@ -104,20 +105,21 @@ static void limits_apply(struct mime_limits *l, const struct mime_limits *set)
 		set->max_headers_total : MIME_DEFAULT_MAX_HEADERS_TOTAL;
 }
 
+/* tail: the parent frame's last child (NULL when it has none yet) */
 static struct mime_part *part_new(struct mime_parser *p,
-				  struct mime_part *parent)
+				  struct mime_part *parent,
+				  struct mime_part **tail)
 {
 	struct mime_part *part = POOL_NEW(p->pool, struct mime_part);
 	part->parent = parent;
 	part->depth = parent == NULL ? 0 : parent->depth + 1;
 	p->part_count++;
 	if (parent != NULL) {
-		struct mime_part **pp = &parent->children;
-		/* Appending walks the list; children_count is bounded by
-		   max_parts, and a tail pointer would cost every part. */
-		while (*pp != NULL)
-			pp = &(*pp)->next;
-		*pp = part;
+		if (*tail == NULL)
+			parent->children = part;
+		else
+			(*tail)->next = part;
+		*tail = part;
 		parent->children_count++;
 	}
 	return part;
@@ -179,7 +181,7 @@ struct mime_parser *mime_parser_create(struct pool *pool,
 	buf_init(&p->prefix, 0);
 	buf_init(&p->hline, 0);
 	buf_init(&p->field, 0);
-	p->root = part_new(p, NULL);
+	p->root = part_new(p, NULL, NULL);
 	frame_push(p, p->root);
 	p->line_start = p->pos;
 	return p;
@@ -258,15 +260,23 @@ static void field_store(struct mime_parser *p, struct mime_frame *f)
 			}
 		}
 	}
-	char *name = pool_strndup(p->pool, (const char *)raw + name_start, name_len);
+	/* decide before allocating: dropped fields must cost nothing */
+	char shortname[32];
+	bool essential = false;
+	if (name_len < sizeof(shortname)) {
+		memcpy(shortname, raw + name_start, name_len);
+		shortname[name_len] = '\0';
+		essential = mime_header_is_essential(shortname);
+	}
 	size_t lim = p->limits.max_header_size;
 	bool fits = f->header_kept + len <= lim ||
-		(mime_header_is_essential(name) && f->header_kept + len <= 2 * lim);
+		(essential && f->header_kept + len <= 2 * lim);
 	if (p->field_truncated || !fits ||
 	    p->headers_total + len > p->limits.max_headers_total) {
 		part->flags |= MIME_PART_FLAG_HEADER_TRUNCATED;
 		return;
 	}
+	char *name = pool_strndup(p->pool, (const char *)raw + name_start, name_len);
 	f->header_kept += len;
 	p->headers_total += len;
 	if (part->fields_count == f->fields_cap) {
@@ -406,7 +416,7 @@ static void body_start(struct mime_parser *p, const struct mime_pos *body)
 		return;
 	}
 	part->flags |= MIME_PART_FLAG_RFC822;
-	struct mime_part *child = part_new(p, part);
+	struct mime_part *child = part_new(p, part, &f->last_child);
 	struct mime_frame *cf = frame_push(p, child);
 	cf->header_start = *body;
 	child->header_offset = body->offset;
@@ -575,7 +585,7 @@ static void delim_end(struct mime_parser *p)
 		update_prefix_need(p);
 		return;
 	}
-	struct mime_part *child = part_new(p, f->part);
+	struct mime_part *child = part_new(p, f->part, &f->last_child);
 	child->delim_offset = p->delim_line;
 	frame_push(p, child);
 }
