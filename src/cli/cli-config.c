@@ -8,6 +8,8 @@
 #include "lib/master.h"
 #include "store/store.h"
 #include "lmtp/lmtp.h"
+#include "smtp/mx.h"
+#include "smtp/mx-queue.h"
 
 #define LISTEN(section, addr, doc) \
 	{ section, "listen", CONFIG_LISTEN, addr, doc }
@@ -32,4 +34,6 @@ void cli_register_config(void)
 	config_register(directory_config_keys);
 	config_register(store_config_keys);
 	config_register(lmtp_config_keys);
+	config_register(mx_config_keys);
+	config_register(queue_config_keys);
 }

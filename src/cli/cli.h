@@ -80,5 +80,6 @@ int cmd_import(struct cli *cli);
 int cmd_folder(struct cli *cli);
 int cmd_store(struct cli *cli);
 int cmd_config_reference(struct cli *cli);
+int cmd_queue(struct cli *cli);
 
 #endif

@@ -38,6 +38,7 @@ static const struct command commands[] = {
 	{ "import", cmd_import, "import ADDRESS [--folder NAME] [--keep-uidl] < MBOX" },
 	{ "folder", cmd_folder, "folder list ADDRESS" },
 	{ "store", cmd_store, "store check ADDRESS [--repair] | store gc" },
+	{ "queue", cmd_queue, "queue list | queue flush | queue delete ID" },
 	{ "config-reference", cmd_config_reference, "config-reference   (prints docs/configuration.md)" },
 };
 

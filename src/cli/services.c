@@ -3,13 +3,14 @@
 #include "cli.h"
 #include "lib/master.h"
 #include "lmtp/lmtp.h"
+#include "smtp/mx.h"
 
 #include <stddef.h>
 
-const struct service *const cli_services[] = { &lmtp_service };
+const struct service *const cli_services[] = { &mx_service, &lmtp_service };
 const size_t cli_n_services = sizeof(cli_services) / sizeof(cli_services[0]);
 
 /* Role sections whose servers are not written yet. */
 const char *const cli_pending_roles[] = {
-	"mx", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "web", NULL
+	"submission", "submissions", "imap", "imaps", "pop3", "pop3s", "web", NULL
 };

@@ -1,4 +1,5 @@
 #include "master.h"
+#include "anvil.h"
 #include "config.h"
 #include "conn.h"
 #include "ioloop-private.h"
@@ -63,6 +64,7 @@ const struct config_key master_config_keys[] = {
 	{ "server", "drain_timeout", CONFIG_DURATION, "1h", "how long an old worker serves its connections after a reload", 0, 86400000 },
 	{ "server", "tls_cert", CONFIG_PATH, "tls/cert.pem", "TLS certificate chain (PEM)" },
 	{ "server", "tls_key", CONFIG_PATH, "tls/key.pem", "TLS private key (PEM)" },
+	{ "server", "anvil_slots", CONFIG_UINT, "65536", "entries of the table of per-IP and per-user counters shared by all workers", 64, 16777216 },
 	{ "server", "log_level", CONFIG_ENUM, "info", "least severe level logged", .enum_values = log_levels },
 	{ NULL }
 };
@@ -83,6 +85,7 @@ struct worker {
 	struct threadpool *pool;
 	const struct config *cfg;
 	struct tls_ctx *tls;
+	struct anvil *anvil;
 	const struct service *services;
 	size_t n_services;
 	void **sctx;
@@ -126,6 +129,7 @@ struct ioloop *worker_loop(struct worker *w) { return w->loop; }
 struct threadpool *worker_pool(struct worker *w) { return w->pool; }
 const struct config *worker_config(struct worker *w) { return w->cfg; }
 struct tls_ctx *worker_tls(struct worker *w) { return w->tls; }
+struct anvil *worker_anvil(struct worker *w) { return w->anvil; }
 bool worker_stopping(struct worker *w) { return w->stopping; }
 
 void *worker_service_ctx(struct worker *w, const char *name)
@@ -280,11 +284,12 @@ static void on_drain(void *arg)
 
 static int worker_run(const struct service *services, size_t n_services,
 		      struct listen_sock *socks, size_t n_socks, const struct config *cfg,
-		      struct tls_ctx *tls, int ready_fd)
+		      struct tls_ctx *tls, struct anvil *anvil, int ready_fd)
 {
 	struct worker w = { 0 };
 	w.cfg = cfg;
 	w.tls = tls;
+	w.anvil = anvil;
 	w.services = services;
 	w.n_services = n_services;
 	w.max_conns = config_uint(cfg, "server", "max_connections");
@@ -377,6 +382,7 @@ struct master {
 	size_t n_services;
 	struct config *cfg, *prev_cfg; /* prev_cfg: kept while a reload is pending */
 	struct tls_ctx *tls, *prev_tls;
+	struct anvil *anvil;
 	struct listen_sock socks[MAX_LISTENERS];
 	size_t n_socks;
 	struct wslot w[MAX_WORKERS * 2];
@@ -544,7 +550,7 @@ static int spawn(struct master *m, struct wslot *slot)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		log_init("worker");
 		int rc = worker_run(m->services, m->n_services, m->socks, m->n_socks, m->cfg,
-				    m->tls, p[1]);
+				    m->tls, m->anvil, p[1]);
 		_exit(rc);
 	}
 	close(p[1]);
@@ -765,11 +771,17 @@ int master_run(const struct service *services, size_t n_services, struct config 
 		fprintf(stderr, "ombu: %s\n", err);
 		return 1;
 	}
+	m->anvil = anvil_create(config_uint(cfg, "server", "anvil_slots"), &err);
+	if (m->anvil == NULL) {
+		fprintf(stderr, "ombu: cannot map the shared counters: %s\n", err);
+		return 1;
+	}
 	m->n_workers = workers_wanted(cfg);
 	if (m->n_workers == 0) {
 		log_info("server.ready", "workers=0 uid=%d", (int)getuid());
 		log_init("worker");
-		return worker_run(services, n_services, m->socks, m->n_socks, cfg, m->tls, -1) == 0 ? 0 : 1;
+		return worker_run(services, n_services, m->socks, m->n_socks, cfg, m->tls, m->anvil,
+				  -1) == 0 ? 0 : 1;
 	}
 
 	sigset_t set;
@@ -879,6 +891,7 @@ int master_run(const struct service *services, size_t n_services, struct config 
 	for (size_t s = 0; s < m->n_socks; s++)
 		close(m->socks[s].fd);
 	tls_ctx_free(&m->tls);
+	anvil_destroy(&m->anvil);
 	config_free(&m->cfg);
 	close(m->sfd);
 	free(m);

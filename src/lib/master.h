@@ -39,7 +39,11 @@ struct worker;
 #include "config.h"
 extern const struct config_key master_config_keys[];
 
+struct anvil;
+
 struct ioloop *worker_loop(struct worker *w);
+/* Counters shared by all workers (lib/anvil.h). */
+struct anvil *worker_anvil(struct worker *w);
 struct threadpool *worker_pool(struct worker *w);
 const struct config *worker_config(struct worker *w);
 /* The server TLS context, or NULL when no certificate is configured. */

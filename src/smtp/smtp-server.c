@@ -349,6 +349,21 @@ static void resume(struct smtp_session *s)
 	conn_kick(s->conn);
 }
 
+void smtp_session_greet_after(struct smtp_session *s, uint64_t delay_ms)
+{
+	if (s->closed)
+		return;
+	if (s->state == S_CONNECT && conn_input_len(s->conn) > 0) {
+		s->state = S_GREET_DELAY;
+		process(s);
+		return;
+	}
+	s->state = S_GREET_DELAY;
+	s->wait = W_NONE;
+	timer_remove(&s->timer);
+	s->timer = timer_add(s->srv->loop, delay_ms, false, timeout_fire, s);
+}
+
 void smtp_session_greet(struct smtp_session *s)
 {
 	if (s->closed)

@@ -108,6 +108,8 @@ size_t smtp_server_sessions(const struct smtp_server *srv);
 /* --- answering --- */
 
 void smtp_session_greet(struct smtp_session *s);
+/* Greets after delay_ms; a client that talks before is refused (pregreet). */
+void smtp_session_greet_after(struct smtp_session *s, uint64_t delay_ms);
 /* Refuses the connection with this reply (a 4xx or 5xx) and closes. */
 void smtp_session_refuse(struct smtp_session *s, unsigned code, const char *enhanced,
 			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
