@@ -52,6 +52,7 @@ static int check_dnsbl(const char *v, const char **error_r);
 const struct config_key mx_config_keys[] = {
 	{ "mx", "max_message_size", CONFIG_SIZE, "50M", "largest message accepted (advertised with SIZE)", 1024, 1ull << 31 },
 	{ "mx", "max_recipients", CONFIG_UINT, "100", "recipients per message", 1, 100000 },
+	{ "mx", "max_messages_per_session", CONFIG_UINT, "1000", "MAIL commands in one session before 452 (0 = no limit)", 0, 1000000 },
 	{ "mx", "max_errors", CONFIG_UINT, "10", "protocol errors before 421 and disconnect", 1, 1000 },
 	{ "mx", "timeout", CONFIG_DURATION, "5m", "idle time allowed between commands and in DATA", 1000, 3600000 },
 	{ "mx", "max_command_line", CONFIG_SIZE, "2048", "longest command line, CRLF included (RFC 5321: 512)", 512, 65536 },
@@ -754,6 +755,7 @@ static void *mx_init(struct worker *w, const char **error_r)
 		.max_text_line = config_size(cfg, "mx", "max_line_length"),
 		.max_message_size = config_size(cfg, "mx", "max_message_size"),
 		.max_recipients = (unsigned)config_uint(cfg, "mx", "max_recipients"),
+		.max_transactions = (unsigned)config_uint(cfg, "mx", "max_messages_per_session"),
 		.max_errors = (unsigned)config_uint(cfg, "mx", "max_errors"),
 		.timeout_ms = config_ms(cfg, "mx", "timeout"),
 		.greet_delay_ms = 0,

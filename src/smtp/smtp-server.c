@@ -64,7 +64,7 @@ struct smtp_session {
 	uint64_t skip;
 	char *helo;
 	bool esmtp, tls, quit_after;
-	unsigned errors;
+	unsigned errors, transactions;
 	struct timer *timer;
 	void *ctx;
 	struct buf out;
@@ -538,6 +538,10 @@ static bool check_sequence(struct smtp_session *s, const struct smtp_command *cm
 			reply(s, 503, "5.5.1", "Error: nested MAIL command");
 			return false;
 		}
+		if (srv->set.max_transactions > 0 && s->transactions >= srv->set.max_transactions) {
+			reply(s, 452, "4.5.3", "Error: too many messages in this session; send the rest in a new one");
+			return false;
+		}
 		return true;
 	case SMTP_VERB_RCPT:
 		if (s->tx == NULL) {
@@ -579,6 +583,7 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 		return;
 	}
 	tx_new(s);
+	s->transactions++;
 	struct smtp_transaction *t = s->tx;
 	t->mail_from = cmd->path;
 	t->mail_from.localpart = pool_strdup(t->pool, cmd->path.localpart);

@@ -36,6 +36,7 @@ struct smtp_server_settings {
 	size_t max_text_line;        /* DATA line limit including CRLF; 0 = none */
 	uint64_t max_message_size;   /* advertised with SIZE and enforced */
 	unsigned max_recipients;
+	unsigned max_transactions;   /* MAIL commands per session; 0 = no limit */
 	unsigned max_errors;         /* then 421 and disconnect */
 	uint64_t timeout_ms;         /* idle time allowed between commands and in DATA */
 	uint64_t greet_delay_ms;     /* wait before the greeting; talking first = pregreet */
