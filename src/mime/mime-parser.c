@@ -596,7 +596,7 @@ static void delim_end(struct mime_parser *p)
 
 static void header_bytes(struct mime_parser *p, const void *data, size_t n);
 
-static void line_classify(struct mime_parser *p, bool complete)
+static void line_classify(struct mime_parser *p)
 {
 	const unsigned char *s = (const unsigned char *)p->prefix.data;
 	size_t n = p->prefix.len;
@@ -611,7 +611,6 @@ static void line_classify(struct mime_parser *p, bool complete)
 	p->line_kind = LINE_NORMAL;
 	if (top(p)->state == FRAME_HEADER && n > 0)
 		header_bytes(p, s, n);
-	(void)complete;
 }
 
 static bool prefix_decidable(const struct mime_parser *p)
@@ -654,7 +653,7 @@ static size_t feed_prefix(struct mime_parser *p, const unsigned char *data,
 	}
 	count_bytes(p, data, n);
 	if (lf || prefix_decidable(p)) {
-		line_classify(p, lf);
+		line_classify(p);
 		if (lf)
 			parser_line_end(p, p->last_lf_crlf ? 2 : 1);
 	}
@@ -744,7 +743,7 @@ struct mime_part *mime_parser_finish(struct mime_parser *p)
 		return p->root;
 	/* A last line without a line break */
 	if (p->line_kind == LINE_UNDECIDED && p->prefix.len > 0)
-		line_classify(p, true);
+		line_classify(p);
 	if (p->pos.offset > p->line_start.offset ||
 	    p->line_kind == LINE_DELIM) {
 		if (p->line_kind == LINE_DELIM) {
