@@ -204,6 +204,17 @@ static int create_folder_locked(struct mailbox *mb, const char *name, const char
 	return STORE_OK;
 }
 
+static bool has_schema(struct mailbox *mb)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(mb->db, "SELECT 1 FROM sqlite_master WHERE name = 'folders'", -1, &s,
+			       NULL) != SQLITE_OK)
+		return false;
+	bool found = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_finalize(s);
+	return found;
+}
+
 int index_open(struct mailbox *mb, bool create, const char **error_r)
 {
 	char path[4096];
@@ -218,11 +229,13 @@ int index_open(struct mailbox *mb, bool create, const char **error_r)
 			*error_r = store_errf("cannot create %s: %s", mb->dir, strerror(errno));
 			return STORE_FAIL;
 		}
-		/* the new directory entry must survive a crash */
+		/* every new directory entry up to the volume must survive a
+		 * crash */
 		char parent[4096];
 		str_copy(parent, mb->dir, sizeof(parent));
-		char *slash = strrchr(parent, '/');
-		if (slash != NULL) {
+		size_t rootlen = strlen(mb->st->root);
+		char *slash;
+		while ((slash = strrchr(parent, '/')) != NULL && (size_t)(slash - parent) >= rootlen) {
 			*slash = '\0';
 			fsync_dir(parent);
 		}
@@ -236,18 +249,25 @@ int index_open(struct mailbox *mb, bool create, const char **error_r)
 	sqlite3_busy_timeout(mb->db, (int)mb->st->busy_ms);
 	if (exec(mb, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", error_r) < 0)
 		return STORE_FAIL;
-	if (exists)
+	if (has_schema(mb))
 		return STORE_OK;
-	if (begin(mb, error_r) < 0 || exec(mb, schema, error_r) < 0) {
+	if (!create) {
+		*error_r = store_errf("mailbox %s does not exist", mb->owner);
+		return STORE_NOTFOUND;
+	}
+	/* Created under the write lock, and checked again there: another
+	 * process may be creating the same mailbox right now. */
+	if (begin(mb, error_r) < 0)
+		return STORE_FAIL;
+	if (has_schema(mb))
+		return commit(mb, error_r) < 0 ? STORE_FAIL : STORE_OK;
+	if (exec(mb, schema, error_r) < 0) {
 		rollback(mb);
 		return STORE_FAIL;
 	}
 	for (size_t i = 0; i < N_ELEMENTS(default_folders); i++) {
-		int r = create_folder_locked(mb, default_folders[i].name,
-					     default_folders[i].special_use, error_r);
-		if (r == STORE_EXISTS)
-			continue; /* another process created the mailbox meanwhile */
-		if (r != STORE_OK) {
+		if (create_folder_locked(mb, default_folders[i].name,
+					 default_folders[i].special_use, error_r) != STORE_OK) {
 			rollback(mb);
 			return STORE_FAIL;
 		}
