@@ -245,6 +245,11 @@ static void field_store(struct mime_parser *p, struct mime_frame *f)
 	const unsigned char *raw = (const unsigned char *)p->field.data;
 	size_t len = p->field.len, name_start, name_len, colon;
 
+	if (p->field_truncated) {
+		/* over twice max_header_size: never kept */
+		part->flags |= MIME_PART_FLAG_HEADER_TRUNCATED;
+		return;
+	}
 	/* The stored bytes end at the field's last line break */
 	while (len > 0 && (raw[len - 1] == '\n' || raw[len - 1] == '\r'))
 		len--;
@@ -271,8 +276,7 @@ static void field_store(struct mime_parser *p, struct mime_frame *f)
 	size_t lim = p->limits.max_header_size;
 	bool fits = f->header_kept + len <= lim ||
 		(essential && f->header_kept + len <= 2 * lim);
-	if (p->field_truncated || !fits ||
-	    p->headers_total + len > p->limits.max_headers_total) {
+	if (!fits || p->headers_total + len > p->limits.max_headers_total) {
 		part->flags |= MIME_PART_FLAG_HEADER_TRUNCATED;
 		return;
 	}

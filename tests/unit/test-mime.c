@@ -1172,6 +1172,24 @@ static void test_nstring(void **state)
  * Regression tests for what the fuzzer found (named after the bug)
  */
 
+/* A field longer than twice max_header_size kept no bytes, and its name
+   was then looked for with memchr(NULL, ':', 0) (UBSan). */
+static void test_overlong_field_null_memchr(void **state)
+{
+	(void)state;
+	struct buf msg;
+	buf_init_pool(&msg, pool, 0);
+	buf_append_str(&msg, "X-Long: ");
+	for (int i = 0; i < 100; i++)
+		buf_append_str(&msg, "0123456789");
+	buf_append_str(&msg, "\r\nSubject: s\r\n\r\nbody");
+	struct mime_parser_settings set = { .limits = { .max_header_size = 16 } };
+	struct mime_part *root = parse_all_ways_set(buf_cstr(&msg), &set);
+	assert_true((root->flags & MIME_PART_FLAG_HEADER_TRUNCATED) != 0);
+	assert_non_null(mime_header_find(root, "Subject"));
+	assert_null(mime_header_find(root, "X-Long"));
+}
+
 /* "utf-8" (lower case) went through iconv, whose UTF-8 decoder lets
    F4 90..BF (above U+10FFFF) through: the text was not valid UTF-8. */
 static void test_utf8_above_u10ffff(void **state)
@@ -1256,6 +1274,7 @@ int main(void)
 		cmocka_unit_test(test_field_size_past_interrupted_header),
 		cmocka_unit_test(test_child_past_parent_after_blank_line),
 		cmocka_unit_test(test_utf8_above_u10ffff),
+		cmocka_unit_test(test_overlong_field_null_memchr),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
