@@ -112,13 +112,26 @@ def main():
             store = srv.store_path()
             before = du(store)
             secs = deliver_all(port, msgs, users, args.clients)
-            after = du(store)
-            fixed = smtp_source(port, "fixed@example.test", args.fixed, 8, 4096)
-            b100 = du(store)
-            t100, size100 = hundred(port, many)
-            a100 = du(store)
+            # disk at rest: stopped, so that neither keeps journals open
             srv.stop()
-            results[name] = dict(rate=len(msgs) / secs, disk=after - before, fixed=args.fixed / fixed,
+            after_raw = du(store)
+            if name == "ombu":
+                # the nightly maintenance: recompress early bodies with the
+                # dictionary trained meanwhile
+                srv.run("store", "gc")
+            after = du(store)
+            srv.start()
+            port = srv.ports["lmtp"]
+            fixed = smtp_source(port, "fixed@example.test", args.fixed, 8, 4096)
+            hundred(port, many)           # creates the 100 mailboxes
+            srv.stop()
+            b100 = du(store)
+            srv.start()
+            t100, size100 = hundred(port if name == "dovecot" else srv.ports["lmtp"], many)
+            srv.stop()
+            a100 = du(store)
+            results[name] = dict(rate=len(msgs) / secs, disk=after - before, disk_raw=after_raw - before,
+                                 fixed=args.fixed / fixed,
                                  d100=a100 - b100, t100=t100, size100=size100)
             print("%-8s corpus %d msgs in %.1fs = %.0f msg/s; disk %.1f MB (%.2fx raw); "
                   "smtp-source -L 4KiB: %.0f msg/s; 100 rcpts: %.0f KB on disk in %.3fs"
@@ -136,7 +149,9 @@ def main():
     print("| --- | --- | --- | --- |")
     print("| corpus over LMTP, %d clients (msg/s) | %.0f | %.0f | %.2fx |" % (args.clients, o["rate"], dv["rate"], o["rate"] / dv["rate"]))
     print("| smtp-source -L, 8 sessions, 4 KiB (msg/s) | %.0f | %.0f | %.2fx |" % (o["fixed"], dv["fixed"], o["fixed"] / dv["fixed"]))
-    print("| bytes on disk after the corpus | %.1f MB (%.2fx raw) | %.1f MB (%.2fx raw) | %.2fx |" % (
+    print("| bytes on disk after the corpus, before `store gc` | %.1f MB (%.2fx raw) | %.1f MB (%.2fx raw) | %.2fx |" % (
+        o["disk_raw"] / 1e6, o["disk_raw"] / raw, dv["disk"] / 1e6, dv["disk"] / raw, o["disk_raw"] / dv["disk"]))
+    print("| bytes on disk after the corpus and `store gc` | %.1f MB (%.2fx raw) | %.1f MB (%.2fx raw) | %.2fx |" % (
         o["disk"] / 1e6, o["disk"] / raw, dv["disk"] / 1e6, dv["disk"] / raw, o["disk"] / dv["disk"]))
     print("| one %d-byte message to 100 recipients: disk | %.0f KB | %.0f KB | %.2fx |" % (
         o["size100"], o["d100"] / 1e3, dv["d100"] / 1e3, o["d100"] / max(dv["d100"], 1)))

@@ -69,7 +69,15 @@ class Ombu:
         return subprocess.run([OMBU, "--data", self.data] + list(args), input=input, text=True,
                               capture_output=True, check=True)
 
-    def start(self, roles, workers=2, extra=()):
+    def start(self, roles=None, workers=None, extra=None):
+        """Starts serve; called again after stop(), the same roles and ports."""
+        if roles is None:
+            roles, workers, extra = self.last
+        workers = workers if workers is not None else 2
+        extra = extra if extra is not None else ()
+        self.last = (roles, workers, extra)
+        if self.ports:
+            return self._start_on(roles, workers, extra, dict(self.ports))
         sets = []
         for role in ["mx", "submission", "submissions", "lmtp", "imap", "imaps", "pop3", "pop3s", "web"]:
             if role in roles:
@@ -81,7 +89,26 @@ class Ombu:
         cmd = [OMBU, "--data", self.data]
         for s in sets + self.extra + list(extra):
             cmd += ["--set", s]
-        self.log = open(os.path.join(self.base, "ombu.log"), "w")
+        self.log = open(os.path.join(self.base, "ombu.log"), "a")
+        self.proc = subprocess.Popen(cmd + ["serve"], stdout=self.log, stderr=subprocess.STDOUT)
+        for r in roles:
+            wait_port(self.ports[r])
+        return self
+
+    def _start_on(self, roles, workers, extra, ports):
+        self.ports = {}
+        sets = []
+        for role in ["mx", "submission", "submissions", "lmtp", "imap", "imaps", "pop3", "pop3s", "web"]:
+            if role in roles:
+                self.ports[role] = ports[role]
+                sets.append("%s.listen=127.0.0.1:%d" % (role, ports[role]))
+            else:
+                sets.append("%s.listen=" % role)
+        sets.append("server.workers=%d" % workers)
+        cmd = [OMBU, "--data", self.data]
+        for s in sets + self.extra + list(extra):
+            cmd += ["--set", s]
+        self.log = open(os.path.join(self.base, "ombu.log"), "a")
         self.proc = subprocess.Popen(cmd + ["serve"], stdout=self.log, stderr=subprocess.STDOUT)
         for r in roles:
             wait_port(self.ports[r])
@@ -183,6 +210,7 @@ class Dovecot:
                                    capture_output=True, text=True).stdout.strip()
                 f.write("%s:%s\n" % (u, h))
         subprocess.run(["chown", "-R", "dovecot:dovecot", self.base])
+        self.protocols = protocols
         self.conf = os.path.join(self.base, "dovecot.conf")
         with open(self.conf, "w") as f:
             f.write(DOVECOT_CONF.format(base=self.base, protocols=protocols, fsync=fsync,
@@ -193,8 +221,8 @@ class Dovecot:
     def start(self):
         self.proc = subprocess.Popen(["dovecot", "-F", "-c", self.conf], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        for p in self.ports.values():
-            wait_port(p)
+        for proto in self.protocols.split():
+            wait_port(self.ports[proto])
         return self
 
     def pids(self):

@@ -159,21 +159,70 @@ struct data_job {
 	struct smtp_session *s;
 	struct smtp_transaction *t;
 	struct buf msg;
+	struct store_blob blob;
+	int blob_result;
+	char blob_error[256];
 	struct store_delivery *d;
-	size_t n_d;
+	size_t n_d, pending;
 	size_t *rcpt_first;   /* index into d of each SMTP recipient */
 	size_t *rcpt_count;
 };
 
-static void data_work(void *ctx)
+struct append_job {
+	struct data_job *j;
+	size_t i;
+};
+
+static void data_finish(struct data_job *j);
+
+/* The body once, then every owner's append as its own job, so that the
+ * appends (each a commit with an fsync) run side by side on the pool. */
+static void blob_work(void *ctx)
 {
 	struct data_job *j = ctx;
-	store_deliver(j->l->st, j->msg.data, j->msg.len, NULL, j->d, j->n_d);
+	const char *err;
+	j->blob_result = store_blob_put(j->l->st, j->msg.data, j->msg.len, &j->blob, &err);
+	if (j->blob_result != STORE_OK)
+		str_copy(j->blob_error, err, sizeof(j->blob_error));
 }
 
-static void data_done(void *ctx)
+static void append_work(void *ctx)
+{
+	struct append_job *a = ctx;
+	store_deliver_blob(a->j->l->st, &a->j->blob, NULL, &a->j->d[a->i]);
+}
+
+static void append_done(void *ctx)
+{
+	struct append_job *a = ctx;
+	struct data_job *j = a->j;
+	free(a);
+	if (--j->pending == 0)
+		data_finish(j);
+}
+
+static void blob_done(void *ctx)
 {
 	struct data_job *j = ctx;
+	if (j->blob_result != STORE_OK || j->n_d == 0) {
+		for (size_t i = 0; i < j->n_d; i++) {
+			j->d[i].result = j->blob_result;
+			str_copy(j->d[i].error, j->blob_error, sizeof(j->d[i].error));
+		}
+		data_finish(j);
+		return;
+	}
+	j->pending = j->n_d;
+	for (size_t i = 0; i < j->n_d; i++) {
+		struct append_job *a = xcalloc(1, sizeof(*a));
+		a->j = j;
+		a->i = i;
+		threadpool_submit(j->l->pool, append_work, append_done, a);
+	}
+}
+
+static void data_finish(struct data_job *j)
+{
 	struct smtp_session *s = j->s;
 	if (!smtp_session_closed(s)) {
 		for (size_t i = 0; i < j->t->n_rcpts; i++) {
@@ -263,7 +312,7 @@ static void lmtp_data(struct smtp_session *s, struct smtp_transaction *t)
 		}
 	}
 	smtp_session_ref(s);
-	threadpool_submit(l->pool, data_work, data_done, j);
+	threadpool_submit(l->pool, blob_work, blob_done, j);
 }
 
 static void lmtp_connect(struct smtp_session *s)

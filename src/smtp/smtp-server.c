@@ -280,6 +280,8 @@ static void send_out(struct smtp_session *s)
 }
 
 static void vreply(struct smtp_session *s, unsigned code, const char *enhanced,
+		   const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+static void vreply(struct smtp_session *s, unsigned code, const char *enhanced,
 		   const char *fmt, va_list ap)
 {
 	char text[1024];

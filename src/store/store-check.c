@@ -179,7 +179,9 @@ static int mark_owners(struct store *st, const char *dir, int depth, struct hash
 	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
 	if (access(path, F_OK) == 0) {
 		sqlite3 *db;
-		if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		/* read-write: a WAL database cannot be opened read-only when
+		 * its -wal file does not exist yet */
+		if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
 			*error_r = store_errf("cannot open %s", path);
 			sqlite3_close(db);
 			return -1;
@@ -187,16 +189,16 @@ static int mark_owners(struct store *st, const char *dir, int depth, struct hash
 		sqlite3_busy_timeout(db, (int)st->busy_ms);
 		sqlite3_stmt *s;
 		int rc = sqlite3_prepare_v2(db, "SELECT DISTINCT blob FROM messages", -1, &s, NULL);
-		while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		while (rc != SQLITE_DONE && rc != SQLITE_ERROR && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 			const char *id = (const char *)sqlite3_column_text(s, 0);
 			hash_put(marked, id, strlen(id), (void *)1);
 		}
+		if (rc != SQLITE_DONE)
+			*error_r = store_errf("cannot read %s: %s", path, sqlite3_errmsg(db));
 		sqlite3_finalize(s);
 		sqlite3_close(db);
-		if (rc != SQLITE_DONE) {
-			*error_r = store_errf("cannot read %s", path);
+		if (rc != SQLITE_DONE)
 			return -1;
-		}
 		return 0;
 	}
 	if (depth > 8)
@@ -280,7 +282,7 @@ static int sweep_packs(struct store *st, struct hash *marked, time_t cutoff,
 		pthread_mutex_lock(&p->lock);
 		sqlite3_stmt *s;
 		int rc = sqlite3_prepare_v2(p->db, "SELECT id, used FROM blobs", -1, &s, NULL);
-		while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		while (rc != SQLITE_DONE && rc != SQLITE_ERROR && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 			const char *id = (const char *)sqlite3_column_text(s, 0);
 			if (sqlite3_column_int64(s, 1) < cutoff &&
 			    hash_get(marked, id, strlen(id)) == NULL) {
@@ -325,6 +327,12 @@ int store_gc(struct store *st, uint64_t *removed_r, const char **error_r)
 		sweep_files(st, cutoff, removed_r);
 		r = sweep_packs(st, marked, cutoff, removed_r, error_r);
 	}
+	/* bodies stored before the current dictionary existed */
+	uint64_t recompressed = 0;
+	if (r == 0 && dict_recompress(st, &recompressed, error_r) < 0)
+		r = -1;
+	if (recompressed > 0)
+		log_info("store.recompressed", "bodies=%llu", (unsigned long long)recompressed);
 	hash_destroy(&marked);
 	return r < 0 ? STORE_FAIL : STORE_OK;
 }

@@ -247,7 +247,10 @@ int index_open(struct mailbox *mb, bool create, const char **error_r)
 	}
 	mb->stmts = hash_create(32);
 	sqlite3_busy_timeout(mb->db, (int)mb->st->busy_ms);
-	if (exec(mb, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", error_r) < 0)
+	/* The journal is checkpointed every 256 pages and then cut back, so
+	 * an idle mailbox does not keep megabytes of WAL around. */
+	if (exec(mb, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+		     " PRAGMA wal_autocheckpoint=256; PRAGMA journal_size_limit=262144;", error_r) < 0)
 		return STORE_FAIL;
 	if (has_schema(mb))
 		return STORE_OK;

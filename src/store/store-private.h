@@ -14,6 +14,21 @@ struct pack_shard {
 	sqlite3_stmt *get, *put, *touch;
 };
 
+struct store_dicts {
+	pthread_mutex_t lock;
+	void *cdict;                /* ZSTD_CDict of the current dictionary */
+	unsigned cur_id;
+	long cur_mtime;
+	uint64_t last_check_us;
+	struct {
+		unsigned id;
+		void *ddict;        /* ZSTD_DDict */
+	} dd[32];
+	size_t n_dd;
+	uint64_t plain_written, dict_after;
+	bool training;
+};
+
 struct store {
 	char *root;
 	uint64_t max_size, pack_max;
@@ -23,6 +38,7 @@ struct store {
 	pthread_mutex_t cache_lock;
 	struct hash *open;          /* owner -> struct mailbox */
 	size_t cache_max;
+	struct store_dicts dicts;
 };
 
 struct mailbox {
@@ -51,6 +67,15 @@ int blob_link_owner(struct store *st, struct mailbox *mb, const char *id,
 /* Drops the owner's link when no message of the owner refers to it. */
 void blob_unlink_owner(struct store *st, struct mailbox *mb, const char *id);
 void blob_path(const struct store *st, const char *dir, const char *id, char *out, size_t size);
+
+/* dictionaries (store-dict.c) */
+size_t dict_compress(struct store *st, const void *src, size_t len, void *dst, size_t cap,
+		     bool *used_dict_r);
+size_t dict_decompress(struct store *st, const void *z, size_t zlen, void *dst, size_t size);
+void dict_maybe_train(struct store *st);
+int dict_train(struct store *st, const char **error_r);
+int dict_recompress(struct store *st, uint64_t *n_r, const char **error_r);
+void dict_free(struct store *st);
 
 /* helpers (store.c) */
 /* Runs SQL, retrying while the database is busy (switching a new

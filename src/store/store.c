@@ -22,6 +22,7 @@ const struct config_key store_config_keys[] = {
 	{ "store", "max_message_size", CONFIG_SIZE, "50M", "largest message the store accepts (the SIZE LMTP and SMTP advertise)", 1024, 1ull << 31 },
 	{ "store", "compression_level", CONFIG_UINT, "3", "zstd level for message bodies", 1, 19 },
 	{ "store", "pack_max", CONFIG_SIZE, "64k", "compressed bodies up to this size share pack databases; larger ones are files", 0, 1ull << 30 },
+	{ "store", "dict_after", CONFIG_UINT, "1000", "bodies stored before a zstd dictionary is trained from them (0 = never)", 0, 100000000 },
 	{ "store", "open_mailboxes", CONFIG_UINT, "256", "mailbox indexes kept open per process", 1, 100000 },
 	{ "store", "busy_timeout", CONFIG_DURATION, "30s", "how long a writer waits for a locked index", 100, 600000 },
 	{ NULL }
@@ -163,6 +164,8 @@ struct store *store_open(const struct config *cfg, const char **error_r)
 	st->cache_max = config_uint(cfg, "store", "open_mailboxes");
 	st->busy_ms = config_ms(cfg, "store", "busy_timeout");
 	pthread_mutex_init(&st->cache_lock, NULL);
+	pthread_mutex_init(&st->dicts.lock, NULL);
+	st->dicts.dict_after = config_uint(cfg, "store", "dict_after");
 	st->open = hash_create(64);
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/tmp", st->root);
@@ -200,6 +203,7 @@ void store_close(struct store **sp)
 		mailbox_free(v);
 	hash_destroy(&st->open);
 	blob_pack_close(st);
+	dict_free(st);
 	pthread_mutex_destroy(&st->cache_lock);
 	free(st->root);
 	free(st);
@@ -347,6 +351,32 @@ struct store *store_worker(struct worker *w, const char **error_r)
 	return worker_shared(w, "store", worker_store_create, worker_store_destroy, error_r);
 }
 
+void store_deliver_blob(struct store *st, const struct store_blob *blob,
+			const struct store_cache *cache, struct store_delivery *d)
+{
+	const char *err;
+	struct mailbox *mb;
+	d->uid = 0;
+	d->error[0] = '\0';
+	d->result = store_mailbox_open(st, d->owner, true, &mb, &err);
+	if (d->result != STORE_OK) {
+		str_copy(d->error, err, sizeof(d->error));
+		return;
+	}
+	struct store_append a = {
+		.folder = d->folder,
+		.prefix = d->prefix,
+		.prefix_len = d->prefix_len,
+		.quota = d->quota,
+	};
+	if (cache != NULL)
+		a.cache = *cache;
+	d->result = mailbox_append(mb, blob, &a, &d->uid, &err);
+	if (d->result != STORE_OK)
+		str_copy(d->error, err, sizeof(d->error));
+	store_mailbox_close(&mb);
+}
+
 size_t store_deliver(struct store *st, const void *msg, size_t len,
 		     const struct store_cache *cache, struct store_delivery *d, size_t n)
 {
@@ -355,31 +385,13 @@ size_t store_deliver(struct store *st, const void *msg, size_t len,
 	size_t ok = 0;
 	int r = store_blob_put(st, msg, len, &blob, &err);
 	for (size_t i = 0; i < n; i++) {
-		d[i].result = r;
-		d[i].uid = 0;
-		d[i].error[0] = '\0';
 		if (r != STORE_OK) {
+			d[i].result = r;
+			d[i].uid = 0;
 			str_copy(d[i].error, err, sizeof(d[i].error));
 			continue;
 		}
-		struct mailbox *mb;
-		d[i].result = store_mailbox_open(st, d[i].owner, true, &mb, &err);
-		if (d[i].result != STORE_OK) {
-			str_copy(d[i].error, err, sizeof(d[i].error));
-			continue;
-		}
-		struct store_append a = {
-			.folder = d[i].folder,
-			.prefix = d[i].prefix,
-			.prefix_len = d[i].prefix_len,
-			.quota = d[i].quota,
-		};
-		if (cache != NULL)
-			a.cache = *cache;
-		d[i].result = mailbox_append(mb, &blob, &a, &d[i].uid, &err);
-		if (d[i].result != STORE_OK)
-			str_copy(d[i].error, err, sizeof(d[i].error));
-		store_mailbox_close(&mb);
+		store_deliver_blob(st, &blob, cache, &d[i]);
 		if (d[i].result == STORE_OK)
 			ok++;
 	}

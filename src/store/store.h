@@ -225,6 +225,10 @@ struct store_delivery {
  * number of owners that got it. */
 size_t store_deliver(struct store *st, const void *msg, size_t len,
 		     const struct store_cache *cache, struct store_delivery *d, size_t n);
+/* One owner's part of a delivery whose blob is already stored, so that a
+ * caller can run the owners in parallel.  Fills d's results. */
+void store_deliver_blob(struct store *st, const struct store_blob *blob,
+			const struct store_cache *cache, struct store_delivery *d);
 
 /* --- maintenance --- */
 
