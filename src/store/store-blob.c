@@ -48,7 +48,7 @@ int blob_pack_open(struct store *st, const char **error_r)
 			*error_r = store_errf("cannot open %s: %s", path, sqlite3_errmsg(p->db));
 			return -1;
 		}
-		sqlite3_busy_timeout(p->db, (int)st->busy_ms);
+		store_sqlite_busy(p->db, st->busy_ms);
 		char *err = NULL;
 		if (sqlite_exec_retry(p->db,
 				      /* Big pages so that a compressed body fits in its

@@ -246,7 +246,7 @@ int index_open(struct mailbox *mb, bool create, const char **error_r)
 		return STORE_FAIL;
 	}
 	mb->stmts = hash_create(32);
-	sqlite3_busy_timeout(mb->db, (int)mb->st->busy_ms);
+	store_sqlite_busy(mb->db, mb->st->busy_ms);
 	/* The journal is checkpointed every 256 pages and then cut back, so
 	 * an idle mailbox does not keep megabytes of WAL around. */
 	if (exec(mb, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
@@ -644,9 +644,82 @@ static int bump_folder(struct mailbox *mb, int64_t folder_id, uint32_t uidnext,
 	return step_done(mb, s, error_r);
 }
 
+/* One append inside the batch's transaction: checks, then inserts.
+ * STORE_QUOTA and STORE_NOTFOUND leave the transaction untouched;
+ * STORE_FAIL means the transaction must be rolled back. */
+static int append_one(struct mailbox *mb, struct pool *pool, struct append_req *q)
+{
+	const struct store_append *a = q->a;
+	uint64_t size = q->blob->size + a->prefix_len;
+	struct store_folder f = { 0 };
+	const char *err = NULL;
+	int r = folder_get_locked(mb, pool, a->folder != NULL ? a->folder : "INBOX", &f, &err);
+	if (r == STORE_OK && a->quota > 0) {
+		int64_t used = meta_get(mb, "quota_used", &err);
+		if (used < 0) {
+			r = STORE_FAIL;
+		} else if ((uint64_t)used + size > a->quota) {
+			err = store_errf("mailbox %s is over quota (%llu + %llu > %llu bytes)", mb->owner,
+					 (unsigned long long)used, (unsigned long long)size,
+					 (unsigned long long)a->quota);
+			r = STORE_QUOTA;
+		}
+	}
+	uint32_t uid = f.uidnext;
+	uint64_t modseq = f.highestmodseq + 1;
+	if (r == STORE_OK && (insert_message(mb, &f, uid, modseq, q->blob, a, &err) < 0 ||
+			      bump_folder(mb, f.id, uid + 1, modseq, &err) < 0))
+		r = STORE_FAIL;
+	q->result = r;
+	q->uid = r == STORE_OK ? uid : 0;
+	if (err != NULL)
+		str_copy(q->error, err, sizeof(q->error));
+	return r;
+}
+
+/* Commits a batch of appends in one transaction: one fsync for all. */
+static void run_batch(struct mailbox *mb, struct append_req *batch)
+{
+	struct pool *pool = pool_create("append", 1024);
+	const char *err = NULL;
+	bool any = false, failed = false;
+	mailbox_lock(mb);
+	if (begin(mb, &err) < 0) {
+		failed = true;
+	} else {
+		for (struct append_req *q = batch; q != NULL && !failed; q = q->next) {
+			int r = append_one(mb, pool, q);
+			if (r == STORE_FAIL) {
+				failed = true;
+				err = q->error;
+			}
+			any = any || r == STORE_OK;
+			pool_clear(pool);
+		}
+		if (!failed && commit(mb, &err) < 0)
+			failed = true;
+		if (failed)
+			rollback(mb);
+	}
+	mailbox_unlock(mb);
+	pool_destroy(&pool);
+	if (failed) {
+		char why[256];
+		str_copy(why, err != NULL ? err : "transaction failed", sizeof(why));
+		for (struct append_req *q = batch; q != NULL; q = q->next) {
+			q->result = STORE_FAIL;
+			q->uid = 0;
+			str_copy(q->error, why, sizeof(q->error));
+		}
+	} else if (any) {
+		mailbox_notify(mb);
+	}
+}
+
 int mailbox_append(struct mailbox *mb, const struct store_blob *blob,
 		   const struct store_append *a, uint32_t *uid_r, const char **error_r)
 {
+	static __thread char errbuf[256];
 	uint64_t size = blob->size + a->prefix_len;
 	if (size > mb->st->max_size) {
 		*error_r = "message too big";
@@ -654,38 +727,41 @@ int mailbox_append(struct mailbox *mb, const struct store_blob *blob,
 	}
 	if (blob->file && blob_link_owner(mb->st, mb, blob->id, error_r) < 0)
 		return STORE_FAIL;
-	mailbox_lock(mb);
-	struct pool *pool = pool_create("append", 512);
-	struct store_folder f = { 0 };
-	int r = begin(mb, error_r) < 0 ? STORE_FAIL
-		: folder_get_locked(mb, pool, a->folder != NULL ? a->folder : "INBOX", &f, error_r);
-	if (r == STORE_OK && a->quota > 0) {
-		int64_t used = meta_get(mb, "quota_used", error_r);
-		if (used < 0) {
-			r = STORE_FAIL;
-		} else if ((uint64_t)used + size > a->quota) {
-			*error_r = store_errf("mailbox %s is over quota (%llu + %llu > %llu bytes)",
-					      mb->owner, (unsigned long long)used,
-					      (unsigned long long)size, (unsigned long long)a->quota);
-			r = STORE_QUOTA;
+	/* Group commit: appends to this mailbox that arrive while a commit is
+	 * running wait and are committed together by the next one.  Each is
+	 * answered only after the commit that holds it. */
+	struct append_req q = { .blob = blob, .a = a };
+	pthread_mutex_lock(&mb->qlock);
+	if (mb->q_tail != NULL)
+		mb->q_tail->next = &q;
+	else
+		mb->q_head = &q;
+	mb->q_tail = &q;
+	while (!q.done) {
+		if (mb->committing) {
+			pthread_cond_wait(&mb->qcond, &mb->qlock);
+			continue;
 		}
+		struct append_req *batch = mb->q_head;
+		mb->q_head = mb->q_tail = NULL;
+		mb->committing = true;
+		pthread_mutex_unlock(&mb->qlock);
+		run_batch(mb, batch);
+		pthread_mutex_lock(&mb->qlock);
+		for (struct append_req *b = batch; b != NULL; b = b->next)
+			b->done = true;
+		mb->committing = false;
+		pthread_cond_broadcast(&mb->qcond);
 	}
-	uint32_t uid = f.uidnext;
-	uint64_t modseq = f.highestmodseq + 1;
-	if (r == STORE_OK && (insert_message(mb, &f, uid, modseq, blob, a, error_r) < 0 ||
-			      bump_folder(mb, f.id, uid + 1, modseq, error_r) < 0 ||
-			      commit(mb, error_r) < 0))
-		r = STORE_FAIL;
-	if (r != STORE_OK)
-		rollback(mb);
-	mailbox_unlock(mb);
-	pool_destroy(&pool);
-	if (r == STORE_OK) {
-		if (uid_r != NULL)
-			*uid_r = uid;
-		mailbox_notify(mb);
+	pthread_mutex_unlock(&mb->qlock);
+	if (q.result != STORE_OK) {
+		str_copy(errbuf, q.error, sizeof(errbuf));
+		*error_r = errbuf;
+		return q.result;
 	}
-	return r;
+	if (uid_r != NULL)
+		*uid_r = q.uid;
+	return STORE_OK;
 }
 
 #define MSG_COLS "folder_id, uid, modseq, flags, keywords, internal_date, size, blob," \

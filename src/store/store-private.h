@@ -41,6 +41,16 @@ struct store {
 	struct store_dicts dicts;
 };
 
+struct append_req {
+	struct append_req *next;
+	const struct store_blob *blob;
+	const struct store_append *a;
+	uint32_t uid;
+	int result;
+	bool done;
+	char error[256];
+};
+
 struct mailbox {
 	struct store *st;
 	char *owner;
@@ -49,6 +59,11 @@ struct mailbox {
 	sqlite3 *db;
 	struct hash *stmts;         /* sql -> prepared statement */
 	pthread_mutex_t lock;
+	/* group commit of appends (store-index.c) */
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	struct append_req *q_head, *q_tail;
+	bool committing;
 	unsigned refs;
 	uint64_t last_used_us;
 };
@@ -82,6 +97,8 @@ void dict_free(struct store *st);
  * database to WAL needs a lock that the busy handler does not wait for
  * when several processes open it at once). */
 int sqlite_exec_retry(sqlite3 *db, const char *sql, uint64_t timeout_ms, char **err_r);
+/* A busy handler that retries quickly (see store.c). */
+void store_sqlite_busy(sqlite3 *db, uint64_t timeout_ms);
 int fsync_dir(const char *path);
 int mkdir_p(const char *path, unsigned mode);
 const char *store_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

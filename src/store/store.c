@@ -38,6 +38,30 @@ const char *store_errf(const char *fmt, ...)
 	return msg;
 }
 
+/* SQLite's own busy handler sleeps 1, 2, 5, 10... ms between tries, far
+ * longer than a commit takes here (an fsync is a fraction of a
+ * millisecond): writers from two processes would spend most of their
+ * time asleep.  This one starts at 50 us and doubles up to 2 ms. */
+static int busy_wait(void *ctx, int n)
+{
+	uint64_t timeout_ms = (uint64_t)(uintptr_t)ctx;
+	uint64_t slept_us = 0, d = 50;
+	for (int i = 0; i < n; i++) {
+		slept_us += d;
+		if (d < 2000)
+			d *= 2;
+	}
+	if (slept_us / 1000 >= timeout_ms)
+		return 0;
+	usleep((useconds_t)d);
+	return 1;
+}
+
+void store_sqlite_busy(sqlite3 *db, uint64_t timeout_ms)
+{
+	sqlite3_busy_handler(db, busy_wait, (void *)(uintptr_t)timeout_ms);
+}
+
 int sqlite_exec_retry(sqlite3 *db, const char *sql, uint64_t timeout_ms, char **err_r)
 {
 	uint64_t end = time_monotonic_us() + timeout_ms * 1000;
@@ -185,6 +209,8 @@ static void mailbox_free(struct mailbox *mb)
 {
 	index_close(mb);
 	pthread_mutex_destroy(&mb->lock);
+	pthread_mutex_destroy(&mb->qlock);
+	pthread_cond_destroy(&mb->qcond);
 	free(mb->owner);
 	free(mb->dir);
 	free(mb->notify_path);
@@ -261,6 +287,8 @@ int store_mailbox_open(struct store *st, const char *owner, bool create,
 	mb->st = st;
 	mb->owner = xstrdup(owner);
 	pthread_mutex_init(&mb->lock, NULL);
+	pthread_mutex_init(&mb->qlock, NULL);
+	pthread_cond_init(&mb->qcond, NULL);
 	struct buf b;
 	buf_init(&b, 0);
 	buf_printf(&b, "%s/%s", st->root, owner);
