@@ -12,7 +12,7 @@
  *
  * Instead of a tree, the prefixes are sorted once and swept into disjoint
  * ranges (the way rbldnsd -d dumps an ip4trie), which costs 8 bytes per
- * range and makes a lookup one binary search over two flat arrays.
+ * range and makes a lookup one binary search over one flat array.
  * Prefixes nest or are disjoint, so the sweep needs only a stack of the
  * (at most 33) prefixes around the current address.
  */
@@ -282,9 +282,8 @@ static int rec_cmp(const struct zone_ip4_rec *a, const struct zone_ip4_rec *b)
 	return 0;
 }
 
-static int rec_cmp_set(const void *pa, const void *pb)
+static int rec_cmp_set(const struct zone_ip4_rec *a, const struct zone_ip4_rec *b)
 {
-	const struct zone_ip4_rec *a = pa, *b = pb;
 	int r = rec_cmp(a, b);
 	bool xa = a->value == ZONE_VALUE_NONE, xb = b->value == ZONE_VALUE_NONE;
 
@@ -295,9 +294,8 @@ static int rec_cmp_set(const void *pa, const void *pb)
 	return a->line < b->line ? -1 : a->line > b->line;
 }
 
-static int rec_cmp_trie(const void *pa, const void *pb)
+static int rec_cmp_trie(const struct zone_ip4_rec *a, const struct zone_ip4_rec *b)
 {
-	const struct zone_ip4_rec *a = pa, *b = pb;
 	int r = rec_cmp(a, b);
 
 	if (r != 0)
@@ -305,24 +303,111 @@ static int rec_cmp_trie(const void *pa, const void *pb)
 	return a->line < b->line ? -1 : a->line > b->line;
 }
 
+/* An in-place sort: glibc's qsort() would copy the whole array into a
+ * second one (a merge sort), doubling what a big zone needs to load.
+ * Introsort: quicksort on the middle of three, heapsort if the
+ * partitions go bad, insertion sort for the small ends. */
+typedef int rec_cmp_fn(const struct zone_ip4_rec *a, const struct zone_ip4_rec *b);
+
+static void rec_swap(struct zone_ip4_rec *a, struct zone_ip4_rec *b)
+{
+	struct zone_ip4_rec t = *a;
+	*a = *b;
+	*b = t;
+}
+
+static void heap_down(struct zone_ip4_rec *r, size_t i, size_t n, rec_cmp_fn *cmp)
+{
+	for (size_t c; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && cmp(&r[c], &r[c + 1]) < 0)
+			c++;
+		if (cmp(&r[i], &r[c]) >= 0)
+			return;
+		rec_swap(&r[i], &r[c]);
+	}
+}
+
+static void heap_sort(struct zone_ip4_rec *r, size_t n, rec_cmp_fn *cmp)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		heap_down(r, i, n, cmp);
+	for (size_t end = n; end-- > 1;) {
+		rec_swap(&r[0], &r[end]);
+		heap_down(r, 0, end, cmp);
+	}
+}
+
+static void sort_recs(struct zone_ip4_rec *r, size_t n, unsigned depth, rec_cmp_fn *cmp)
+{
+	while (n > 16) {
+		if (depth-- == 0) {
+			heap_sort(r, n, cmp);
+			return;
+		}
+		size_t mid = n / 2;
+		if (cmp(&r[mid], &r[0]) < 0)
+			rec_swap(&r[mid], &r[0]);
+		if (cmp(&r[n - 1], &r[mid]) < 0) {
+			rec_swap(&r[n - 1], &r[mid]);
+			if (cmp(&r[mid], &r[0]) < 0)
+				rec_swap(&r[mid], &r[0]);
+		}
+		/* Hoare: [0, j] <= pivot <= [j + 1, n) and both are non-empty */
+		struct zone_ip4_rec pivot = r[mid];
+		ptrdiff_t i = -1, j = (ptrdiff_t)n;
+		for (;;) {
+			do
+				i++;
+			while (cmp(&r[i], &pivot) < 0);
+			do
+				j--;
+			while (cmp(&pivot, &r[j]) < 0);
+			if (i >= j)
+				break;
+			rec_swap(&r[i], &r[j]);
+		}
+		size_t left = (size_t)j + 1;
+		if (left < n - left) {
+			sort_recs(r, left, depth, cmp);
+			r += left;
+			n -= left;
+		} else {
+			sort_recs(r + left, n - left, depth, cmp);
+			n = left;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct zone_ip4_rec x = r[i];
+		size_t k = i;
+		for (; k > 0 && cmp(&x, &r[k - 1]) < 0; k--)
+			r[k] = r[k - 1];
+		r[k] = x;
+	}
+}
+
+/* The ranges are written over the sorted prefixes they come from: after
+ * the i-th prefix at most 2(i+1) ranges exist (one where each prefix
+ * starts, one where each ends), 8 bytes each, which is where the
+ * (i+1)-th 16-byte prefix begins.  Loading then needs no second array. */
+void zone_ip4_sort(struct zone_ip4_rec *recs, size_t n, enum zone_type type, unsigned depth)
+{
+	sort_recs(recs, n, depth, type == ZONE_IP4SET ? rec_cmp_set : rec_cmp_trie);
+}
+
 struct range_out {
-	uint32_t *starts, *values;
+	struct zone_range *r;
 	uint32_t n;
 };
 
 /* Appends "from start on, value", merging with what is already there. */
 static void emit(struct range_out *o, uint32_t start, uint32_t value)
 {
-	if (o->n > 0 && o->starts[o->n - 1] == start) {
-		o->values[o->n - 1] = value;
-		if (o->n > 1 && o->values[o->n - 2] == value)
-			o->n--;
+	if (o->n > 0 && o->r[o->n - 1].start == start)
+		o->n--; /* a more specific answer from the same address on */
+	if ((o->n > 0 ? o->r[o->n - 1].value : ZONE_VALUE_NONE) == value)
 		return;
-	}
-	if (o->n > 0 && o->values[o->n - 1] == value)
-		return;
-	o->starts[o->n] = start;
-	o->values[o->n] = value;
+	o->r[o->n].start = start;
+	o->r[o->n].value = value;
 	o->n++;
 }
 
@@ -354,50 +439,51 @@ static bool beats(enum zone_type type, const struct zone_ip4_rec *a,
 
 struct open_prefix {
 	uint32_t hi;
-	const struct zone_ip4_rec *best; /* of this prefix and those around it */
+	/* the winner among this prefix and those around it (a copy: the
+	 * prefixes get overwritten by the ranges) */
+	struct zone_ip4_rec best;
 };
 
 /* Sorted prefixes (an enclosing one before what it encloses; prefixes
  * never overlap otherwise) to ranges: a stack holds the prefixes around
- * the current point, each with the winner among itself and those below. */
+ * the current address. */
 static void sweep(struct zone_loader *ld, struct range_out *o)
 {
 	enum zone_type type = ld->z->type;
 	struct open_prefix stack[34];
 	unsigned sp = 0;
-	const struct zone_ip4_rec *prev = NULL;
+	struct zone_ip4_rec prev;
 
-	emit(o, 0, ZONE_VALUE_NONE);
 	for (size_t i = 0; i < ld->n_recs; i++) {
-		const struct zone_ip4_rec *r = &ld->recs[i];
+		const struct zone_ip4_rec r = ld->recs[i];
 
-		if (prev != NULL && rec_cmp(prev, r) == 0) {
+		if (i > 0 && rec_cmp(&prev, &r) == 0) {
 			/* sorted best first: the others never win */
 			if (type == ZONE_IP4TRIE) {
 				char ip[16];
-				zone_value_format_a(r->addr, ip);
-				zone_parse_warn(ld, r->line, "duplicated entry for %s/%u "
-						"(line %u is used)", ip, r->plen, prev->line);
+				zone_value_format_a(r.addr, ip);
+				zone_parse_warn(ld, r.line, "duplicated entry for %s/%u "
+						"(line %u is used)", ip, r.plen, prev.line);
 			}
 			continue;
 		}
 		prev = r;
-		while (sp > 0 && stack[sp - 1].hi < r->addr) {
+		while (sp > 0 && stack[sp - 1].hi < r.addr) {
 			sp--;
 			emit(o, stack[sp].hi + 1,
-			     sp > 0 ? stack[sp - 1].best->value : ZONE_VALUE_NONE);
+			     sp > 0 ? stack[sp - 1].best.value : ZONE_VALUE_NONE);
 		}
-		stack[sp].hi = r->addr | ~prefix_mask(r->plen);
-		stack[sp].best = sp == 0 || beats(type, r, stack[sp - 1].best) ?
+		stack[sp].hi = r.addr | ~prefix_mask(r.plen);
+		stack[sp].best = sp == 0 || beats(type, &r, &stack[sp - 1].best) ?
 				 r : stack[sp - 1].best;
-		emit(o, r->addr, stack[sp].best->value);
+		emit(o, r.addr, stack[sp].best.value);
 		sp++;
 	}
 	while (sp > 0) {
 		sp--;
 		if (stack[sp].hi != UINT32_MAX)
 			emit(o, stack[sp].hi + 1,
-			     sp > 0 ? stack[sp - 1].best->value : ZONE_VALUE_NONE);
+			     sp > 0 ? stack[sp - 1].best.value : ZONE_VALUE_NONE);
 	}
 }
 
@@ -407,33 +493,30 @@ static void build_index(struct zone_ip4 *t)
 
 	t->index = xmalloc(65537 * sizeof(*t->index));
 	for (uint32_t k = 0; k < 65536; k++) {
-		uint32_t at = k << 16;
-		while (i + 1 < t->n && t->starts[i + 1] <= at)
+		while (i < t->n && t->ranges[i].start <= k << 16)
 			i++;
 		t->index[k] = i;
 	}
-	t->index[65536] = t->n - 1;
+	t->index[65536] = t->n;
 }
 
 bool zone_ip4_build(struct zone_loader *ld)
 {
 	struct zone_ip4 *t = &ld->z->ip4;
-	struct range_out o;
-	size_t cap = 2 * ld->n_recs + 1;
+	struct range_out o = { (struct zone_range *)(void *)ld->recs, 0 };
 
-	if (ld->n_recs > 0)
-		qsort(ld->recs, ld->n_recs, sizeof(*ld->recs),
-		      ld->z->type == ZONE_IP4SET ? rec_cmp_set : rec_cmp_trie);
-	o.starts = xmalloc(cap * sizeof(*o.starts));
-	o.values = xmalloc(cap * sizeof(*o.values));
-	o.n = 0;
+	_Static_assert(2 * sizeof(struct zone_range) == sizeof(struct zone_ip4_rec),
+		       "ranges are written over the prefixes");
+	zone_ip4_sort(ld->recs, ld->n_recs, ld->z->type, 64);
 	sweep(ld, &o);
-	free(ld->recs);
+	if (o.n > 0) {
+		t->ranges = xrealloc(ld->recs, o.n * sizeof(*t->ranges));
+	} else {
+		free(ld->recs);
+		t->ranges = NULL;
+	}
 	ld->recs = NULL;
 	ld->n_recs = ld->cap_recs = 0;
-
-	t->starts = xrealloc(o.starts, o.n * sizeof(*o.starts));
-	t->values = xrealloc(o.values, o.n * sizeof(*o.values));
 	t->n = o.n;
 	if (t->n >= ZONE_IP4_INDEX_MIN)
 		build_index(t);
@@ -443,36 +526,32 @@ bool zone_ip4_build(struct zone_loader *ld)
 uint32_t zone_ip4_find(const struct zone *z, uint32_t ip)
 {
 	const struct zone_ip4 *t = &z->ip4;
-	uint32_t lo = 0, hi;
+	uint32_t lo = 0, hi = t->n;
 
-	if (t->n == 0)
-		return ZONE_VALUE_NONE;
-	hi = t->n - 1;
 	if (t->index != NULL) {
 		lo = t->index[ip >> 16];
 		hi = t->index[(ip >> 16) + 1];
 	}
-	/* the last range that starts at or before ip; starts[lo] <= ip */
+	/* the first range that starts after ip; the answer is the one before */
 	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo + 1) / 2;
-		if (t->starts[mid] <= ip)
-			lo = mid;
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (t->ranges[mid].start <= ip)
+			lo = mid + 1;
 		else
-			hi = mid - 1;
+			hi = mid;
 	}
-	return t->values[lo];
+	return lo == 0 ? ZONE_VALUE_NONE : t->ranges[lo - 1].value;
 }
 
 void zone_ip4_free(struct zone_ip4 *ip4)
 {
-	free(ip4->starts);
-	free(ip4->values);
+	free(ip4->ranges);
 	free(ip4->index);
 	memset(ip4, 0, sizeof(*ip4));
 }
 
 size_t zone_ip4_memory(const struct zone_ip4 *ip4)
 {
-	return (size_t)ip4->n * 2 * sizeof(uint32_t) +
+	return (size_t)ip4->n * sizeof(*ip4->ranges) +
 	       (ip4->index != NULL ? 65537 * sizeof(uint32_t) : 0);
 }

@@ -479,6 +479,12 @@ void zone_parse_line(struct zone_loader *ld, const char *line, size_t len)
 	ld->line++;
 	if (ld->fatal)
 		return;
+	if (ld->line == 1 && len >= 2 && memcmp(line, "\x1f\x8b", 2) == 0) {
+		/* rbldnsd reads gzip files; here they would be a screen of bad lines */
+		zone_parse_fail(ld, "%s: the file is gzip-compressed; decompress it first",
+				ld->file);
+		return;
+	}
 	if (len > ZONE_LINE_MAX) {
 		zone_parse_warn(ld, ld->line, "line longer than %d bytes", ZONE_LINE_MAX);
 		return;

@@ -9,7 +9,8 @@
  *    dnset name, each NUL-terminated, addressed by offset;
  *  - values: (A, TXT template) pairs that entries point to;
  *  - ip4: the IPv4 prefixes of ip4set/ip4trie flattened into sorted,
- *    disjoint ranges: starts[i] .. starts[i+1]-1 has values[i].  The
+ *    disjoint ranges: from ranges[i].start up to ranges[i+1].start - 1
+ *    the answer is ranges[i].value (below ranges[0], not listed).  The
  *    longest-prefix rule (and the exclusions) are resolved once when
  *    loading, so a lookup is one binary search; a 64K-slot index on the
  *    top 16 bits narrows the search on big zones;
@@ -53,11 +54,17 @@ struct zone_text {
 	size_t len, cap;
 };
 
+struct zone_range {
+	uint32_t start;   /* strictly ascending */
+	uint32_t value;   /* never the same as the range before */
+};
+
 struct zone_ip4 {
-	uint32_t *starts; /* ascending, starts[0] == 0 */
-	uint32_t *values; /* of [starts[i], starts[i+1]) */
+	struct zone_range *ranges;
 	uint32_t n;
-	uint32_t *index;  /* 65537 slots or NULL */
+	/* index[k]: how many ranges start at or before k << 16 (k < 65536);
+	 * index[65536] = n.  NULL on small zones. */
+	uint32_t *index;
 };
 
 struct zone_dn {
@@ -167,6 +174,9 @@ int zone_ip4_parse_cidr(const char *s, uint32_t *addr_r, unsigned *plen_r,
 int zone_ip4_parse_a(const char *s, uint32_t *a_r, const char **end_r);
 void zone_ip4_add_range(struct zone_loader *ld, uint32_t lo, uint32_t hi, uint32_t value);
 void zone_ip4_add_prefix(struct zone_loader *ld, uint32_t addr, unsigned plen, uint32_t value);
+/* Sorts prefixes in place by address, then length, then the order in
+ * which equal ones compete; past depth bad partitions, by heapsort. */
+void zone_ip4_sort(struct zone_ip4_rec *recs, size_t n, enum zone_type type, unsigned depth);
 bool zone_ip4_build(struct zone_loader *ld);
 uint32_t zone_ip4_find(const struct zone *z, uint32_t ip);
 void zone_ip4_free(struct zone_ip4 *ip4);

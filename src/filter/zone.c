@@ -74,14 +74,6 @@ static struct zone *load_end(struct zone_loader *ld, struct zone *z, const char 
 	return z;
 }
 
-/* rbldnsd reads gzip files; here they would be a screen of bad lines. */
-static bool is_gzip(const void *data, size_t size)
-{
-	return size >= 2 && memcmp(data, "\x1f\x8b", 2) == 0;
-}
-
-#define GZIP_ERROR "%s: the file is gzip-compressed; decompress it first"
-
 struct zone *zone_load_data(const char *name, enum zone_type type, const char *label,
 			    const void *data, size_t size, zone_warn_fn *warn_fn,
 			    void *ctx, const char **error_r)
@@ -91,8 +83,6 @@ struct zone *zone_load_data(const char *name, enum zone_type type, const char *l
 	const char *p = data, *end = p + size;
 
 	zone_parse_init(&ld, z, label, warn_fn, ctx, error_buffer());
-	if (is_gzip(data, size))
-		zone_parse_fail(&ld, GZIP_ERROR, label);
 	while (p < end && !ld.fatal) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *eol = nl != NULL ? nl : end;
@@ -165,10 +155,7 @@ struct zone *zone_load(const char *name, enum zone_type type, const char *path,
 	}
 	z = zone_new(name, type);
 	zone_parse_init(&ld, z, path, warn_fn, ctx, errbuf);
-	char magic[2];
-	if (pread(fd, magic, 2, 0) == 2 && is_gzip(magic, 2))
-		zone_parse_fail(&ld, GZIP_ERROR, path);
-	else if (read_lines(&ld, fd) < 0)
+	if (read_lines(&ld, fd) < 0)
 		zone_parse_fail(&ld, "%s: read error: %s", path, strerror(errno));
 	else if (fstat(fd, &st1) < 0 || st1.st_size != st0.st_size ||
 		 st1.st_mtim.tv_sec != st0.st_mtim.tv_sec ||

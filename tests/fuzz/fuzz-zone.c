@@ -4,9 +4,9 @@
  * Input: byte 0 picks the type (ip4set, ip4trie, dnset), the rest is the
  * data file.  Besides crashes and sanitizer reports it checks:
  *  - every warning is "fuzz:LINE: ..." on one line;
- *  - IPv4 zones: the range table is well formed (starting at 0, strictly
- *    ascending, no two neighbours with the same value, the index points
- *    at the right ranges) and every lookup agrees with a naive scan of
+ *  - IPv4 zones: the range table is well formed (strictly ascending, no
+ *    two neighbours with the same answer, the index points at the right
+ *    ranges) and every lookup agrees with a naive scan of
  *    all the prefixes read, with the priority rules written out again;
  *  - lookups with and without a result agree, the public loader gives
  *    the same answers, and a TXT is at most ZONE_TXT_MAX printable bytes.
@@ -96,19 +96,19 @@ static void check_table(const struct zone *z)
 {
 	const struct zone_ip4 *t = &z->ip4;
 
-	CHECK(t->n >= 1 && t->starts[0] == 0);
-	for (uint32_t i = 1; i < t->n; i++) {
-		CHECK(t->starts[i - 1] < t->starts[i]);
-		CHECK(t->values[i - 1] != t->values[i]);
+	for (uint32_t i = 0; i < t->n; i++) {
+		CHECK(t->ranges[i].value == ZONE_VALUE_NONE || t->ranges[i].value < z->n_values);
+		CHECK(t->ranges[i].value != (i > 0 ? t->ranges[i - 1].value : ZONE_VALUE_NONE));
+		CHECK(i == 0 || t->ranges[i - 1].start < t->ranges[i].start);
 	}
-	for (uint32_t i = 0; i < t->n; i++)
-		CHECK(t->values[i] == ZONE_VALUE_NONE || t->values[i] < z->n_values);
 	if (t->index != NULL) {
 		for (uint32_t k = 0; k < 65536; k++) {
 			uint32_t i = t->index[k];
-			CHECK(t->starts[i] <= k << 16);
-			CHECK(i + 1 == t->n || t->starts[i + 1] > k << 16);
+			CHECK(i <= t->n);
+			CHECK(i == 0 || t->ranges[i - 1].start <= k << 16);
+			CHECK(i == t->n || t->ranges[i].start > k << 16);
 		}
+		CHECK(t->index[65536] == t->n);
 	}
 }
 

@@ -286,13 +286,20 @@ static void out(struct gen *g, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (g->cap - g->len < 512) {
-		g->cap = g->cap ? g->cap * 2 : 65536;
+	if (g->text == NULL) {
+		g->cap = 65536;
+		g->text = xmalloc(g->cap);
+	}
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(g->text + g->len, g->cap - g->len, fmt, ap);
+		va_end(ap);
+		assert_true(n >= 0);
+		if ((size_t)n < g->cap - g->len)
+			break;
+		g->cap *= 2;
 		g->text = xrealloc(g->text, g->cap);
 	}
-	va_start(ap, fmt);
-	n = vsnprintf(g->text + g->len, g->cap - g->len, fmt, ap);
-	va_end(ap);
 	g->len += (size_t)n;
 }
 
@@ -595,10 +602,16 @@ static void gen_dnset(struct gen *g)
 
 static void gen_base(struct gen *g)
 {
+	char big[301];
+
+	memset(big, 'x', 300);
+	big[300] = '\0';
 	out(g, "$= Listed: $= see http://bl.example/$ [$1]\n$1 one\n"
 	       "127.0.0.2 r123\n127.0.0.3\n127.0.0.4 =Own text for $ only\n"
 	       "127.0.0.5 :5:\n127.0.0.6 :6\n127.0.0.7 :7:seven $$\n");
-	for (unsigned i = 1; i <= 9; i++)
+	/* texts over 255 bytes, before and after substitution */
+	out(g, "127.0.0.8 =%s\n127.0.0.9 =%.200s $ $ $ $ $\n127.0.0.10 %.240s\n", big, big, big);
+	for (unsigned i = 1; i <= 11; i++)
 		key(g, "127.0.0.%u", i);
 }
 

@@ -13,9 +13,11 @@
 #include <cmocka.h>
 
 #include "filter/zone.h"
+#include "filter/zone-private.h" /* zone_ip4_sort */
 #include "lib/net.h"
 #include "lib/util.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,7 +422,11 @@ static const struct badline bad_lines[] = {
 	{ ZONE_IP4TRIE, "1.2.3.4-5", "not a-b ranges" },
 	{ ZONE_IP4TRIE, "1.2.3.4/24", "bits set beyond the prefix length" },
 	{ ZONE_IP4TRIE, "10", "a bare number" },
+	/* the manual's ip6trie lines: IPv6 is not read (never listed) */
 	{ ZONE_IP4TRIE, "2001:db8::/32", "invalid address" },
+	{ ZONE_IP4TRIE, "2001:21ab:def7:4242 :127.0.1.3: This one smells funny", "invalid address" },
+	{ ZONE_IP4TRIE, "::1		       # localhost", "invalid A value" }, /* a default line */
+	{ ZONE_IP4TRIE, "!2605:6001:42::bead   # exclusion", "invalid address" },
 	{ ZONE_IP4TRIE, "1.2.3.0/24 :2 x", "unrecognized value after the A value" },
 	{ ZONE_DNSET, "*.", "invalid domain name: empty" },
 	{ ZONE_DNSET, ".", "invalid domain name: empty" },
@@ -901,6 +907,107 @@ static void random_against_reference(void **state)
 	free(e);
 }
 
+static int ref_rec_cmp(const void *pa, const void *pb)
+{
+	const struct zone_ip4_rec *a = pa, *b = pb;
+
+	if (a->addr != b->addr)
+		return a->addr < b->addr ? -1 : 1;
+	if (a->plen != b->plen)
+		return a->plen < b->plen ? -1 : 1;
+	return a->line < b->line ? -1 : a->line > b->line;
+}
+
+/* The in-place sort (introsort, and its heapsort fallback) on orders
+ * that break naive quicksorts, against qsort(). */
+static void sort_orders(void **state)
+{
+	enum { N = 5000 };
+	struct zone_ip4_rec *orig = xmalloc(N * sizeof(*orig));
+	struct zone_ip4_rec *a = xmalloc(N * sizeof(*a)), *b = xmalloc(N * sizeof(*b));
+	(void)state;
+
+	for (int pattern = 0; pattern < 6; pattern++) {
+		for (uint32_t i = 0; i < N; i++) {
+			uint32_t k = pattern == 0 ? i : pattern == 1 ? N - i :
+				     pattern == 2 ? (i < N / 2 ? i : N - i) : /* organ pipe */
+				     pattern == 3 ? i % 7 :                   /* many equal */
+				     pattern == 4 ? 42 : rnd() % 1000;
+			orig[i] = (struct zone_ip4_rec){ k << 8, i, N - i, (uint8_t)(24 + k % 3) };
+		}
+		for (unsigned depth = 0; depth <= 64; depth += 64) {
+			memcpy(b, orig, N * sizeof(*b));
+			zone_ip4_sort(b, N, ZONE_IP4TRIE, depth);
+			memcpy(a, orig, N * sizeof(*a));
+			qsort(a, N, sizeof(*a), ref_rec_cmp);
+			for (uint32_t i = 0; i < N; i++)
+				if (ref_rec_cmp(&a[i], &b[i]) != 0)
+					fail_msg("pattern %d depth %u: differs at %u", pattern, depth, i);
+		}
+	}
+	free(orig);
+	free(a);
+	free(b);
+}
+
+/* A loaded zone is shared by a worker's threads without locks. */
+struct shared {
+	const struct zone *ip, *dn;
+	const int *want_ip, *want_dn;
+	int bad;
+};
+
+static void *reader(void *arg)
+{
+	struct shared *sh = arg;
+	struct zone_result r;
+	char name[32];
+
+	for (int round = 0; round < 20; round++) {
+		for (uint32_t i = 0; i < 4096; i++) {
+			uint32_t ip = 0x0a000000u | (i << 8) | (i & 255);
+			if (zone_lookup_ipv4(sh->ip, ip, &r) != sh->want_ip[i] ||
+			    (sh->want_ip[i] && atoi(r.txt) != (int)(i % 7)))
+				__atomic_add_fetch(&sh->bad, 1, __ATOMIC_RELAXED);
+			snprintf(name, sizeof(name), "h%u.d%u.example", i, i % 50);
+			if (zone_lookup_name(sh->dn, name, &r) != sh->want_dn[i])
+				__atomic_add_fetch(&sh->bad, 1, __ATOMIC_RELAXED);
+		}
+	}
+	return NULL;
+}
+
+static void threads_share_a_zone(void **state)
+{
+	static int want_ip[4096], want_dn[4096];
+	struct warnings w;
+	char *text = xmalloc(4096 * 48);
+	size_t len = 0;
+	pthread_t t[4];
+	(void)state;
+
+	for (uint32_t i = 0; i < 4096; i += 3)
+		len += (size_t)snprintf(text + len, 48, "10.%u.%u.0/24 :2:%u\n", i >> 8, i & 255, i % 7);
+	struct zone *ip = load(ZONE_IP4SET, text, &w);
+	len = 0;
+	for (uint32_t i = 0; i < 50; i += 2)
+		len += (size_t)snprintf(text + len, 48, "*.d%u.example\n", i);
+	struct zone *dn = load(ZONE_DNSET, text, &w);
+	for (uint32_t i = 0; i < 4096; i++) {
+		want_ip[i] = i % 3 == 0;
+		want_dn[i] = i % 50 % 2 == 0;
+	}
+	struct shared sh = { ip, dn, want_ip, want_dn, 0 };
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, reader, &sh), 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(sh.bad, 0);
+	zone_free(&ip);
+	zone_free(&dn);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -916,6 +1023,8 @@ int main(void)
 		cmocka_unit_test(lookups_and_api),
 		cmocka_unit_test(files),
 		cmocka_unit_test(random_against_reference),
+		cmocka_unit_test(sort_orders),
+		cmocka_unit_test(threads_share_a_zone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
