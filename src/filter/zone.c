@@ -101,14 +101,16 @@ static int read_lines(struct zone_loader *ld, int fd)
 	bool skipping = false; /* in the rest of an over-long line */
 	ssize_t r;
 
-	while ((r = read(fd, buf + have, ZONE_READ_CHUNK - have)) != 0) {
+	while (!ld->fatal && (r = read(fd, buf + have, ZONE_READ_CHUNK - have)) != 0) {
 		size_t start = 0;
 		char *nl;
 
 		if (r < 0) {
-			if (errno == EINTR)
+			int saved = errno;
+			if (saved == EINTR)
 				continue;
 			free(buf);
+			errno = saved;
 			return -1;
 		}
 		have += (size_t)r;
