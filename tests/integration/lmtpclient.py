@@ -8,6 +8,8 @@ import time
 class Client:
     def __init__(self, port, host="127.0.0.1", timeout=30):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        # no Nagle: a command split over two writes must not wait for an ACK
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
 
     def close(self):
