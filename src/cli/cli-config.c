@@ -10,6 +10,7 @@
 #include "lmtp/lmtp.h"
 #include "smtp/mx.h"
 #include "smtp/mx-queue.h"
+#include "filter/zoneset.h"
 
 #define LISTEN(section, addr, doc) \
 	{ section, "listen", CONFIG_LISTEN, addr, doc }
@@ -36,4 +37,5 @@ void cli_register_config(void)
 	config_register(lmtp_config_keys);
 	config_register(mx_config_keys);
 	config_register(queue_config_keys);
+	config_register(zoneset_config_keys);
 }

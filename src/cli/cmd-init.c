@@ -74,6 +74,14 @@ static void write_key(const struct config_key *k, void *ctx)
 		buf_printf(b, "#%s = %s\n", k->key, k->def != NULL ? k->def : "");
 }
 
+static void write_named_key(const struct config_key *k, void *ctx)
+{
+	struct section_ctx *sc = ctx;
+	if (strcmp(k->section, sc->section) != 0 || (k->flags & CONFIG_HIDDEN))
+		return;
+	buf_printf(&sc->t->b, "# %s = %s   # %s\n", k->key, k->def != NULL ? k->def : "", k->doc);
+}
+
 static void first_key_flags(const struct config_key *k, void *ctx)
 {
 	struct section_ctx *sc = ctx;
@@ -96,8 +104,10 @@ char *cli_config_template(void)
 		config_foreach_key(first_key_flags, &probe);
 		struct section_ctx sc = { &t, t.sections[i] };
 		if (probe.t == NULL) {
-			/* A named section: show an example, commented out. */
+			/* A named section: an example, commented out. */
 			buf_printf(&t.b, "\n# [%s NAME]\n", t.sections[i]);
+			sc.t = &t;
+			config_foreach_key(write_named_key, &sc);
 			continue;
 		}
 		buf_printf(&t.b, "\n[%s]\n", t.sections[i]);

@@ -390,6 +390,7 @@ struct master {
 	unsigned n_workers;
 	unsigned prev_workers;
 	bool stopping, reloading;
+	int exit_code;
 	uint64_t stop_deadline_us, reload_deadline_us;
 	int sfd;
 	master_reload_fn *reload;
@@ -629,6 +630,7 @@ static void on_child_exit(struct master *m, pid_t pid, int status)
 			return; /* reload_progress() rolls back */
 		if (slot->gen == 1) {
 			fprintf(stderr, "ombu: a worker could not start (see the log above)\n");
+			m->exit_code = 1;
 			begin_stop(m, "worker_init_failed");
 			return;
 		}
@@ -888,6 +890,7 @@ int master_run(const struct service *services, size_t n_services, struct config 
 		}
 	}
 	log_info("server.stopped", "workers=%u", m->n_workers);
+	rc = m->exit_code;
 	for (size_t s = 0; s < m->n_socks; s++)
 		close(m->socks[s].fd);
 	tls_ctx_free(&m->tls);

@@ -20,6 +20,7 @@
 #include "smtp-server.h"
 #include "directory/directory.h"
 #include "filter/filter.h"
+#include "filter/zoneset.h"
 #include "lib/anvil.h"
 #include "lib/buf.h"
 #include "lib/conn.h"
@@ -89,6 +90,7 @@ struct mx {
 	struct directory *dir;
 	struct store *st;
 	struct filter *filter;
+	struct zoneset *zones;
 	struct threadpool *pool;
 	struct anvil *anvil;
 	struct dns *dns;
@@ -315,6 +317,18 @@ static void mx_connect(struct smtp_session *s)
 					    mx->hostname);
 			return;
 		}
+	}
+	struct zone_result zr;
+	const char *zone;
+	if (zoneset_check_connect(mx->zones, conn_peer(smtp_session_conn(s)), &zone, &zr) == 1) {
+		log_info("mx.refused", "session=%s ip=%s reason=zone zone=%s value=%s", smtp_session_id(s),
+			 ip, zone, zr.a_text);
+		if (zr.has_txt && zr.txt[0] != '\0')
+			smtp_session_refuse(s, 554, "5.7.1", "%s", zr.txt);
+		else
+			smtp_session_refuse(s, 554, "5.7.1", "Service unavailable; client [%s] blocked using %s",
+					    ip, zone);
+		return;
 	}
 	if (start_dnsbl(mx, s, ms))
 		return;
@@ -703,7 +717,8 @@ static void *mx_init(struct worker *w, const char **error_r)
 	mx->dir = directory_worker(w, error_r);
 	mx->st = mx->dir != NULL ? store_worker(w, error_r) : NULL;
 	mx->filter = mx->st != NULL ? filter_worker(w, error_r) : NULL;
-	if (mx->filter == NULL) {
+	mx->zones = mx->filter != NULL ? zoneset_worker(w, error_r) : NULL;
+	if (mx->zones == NULL) {
 		free(mx);
 		return NULL;
 	}

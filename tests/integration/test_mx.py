@@ -477,3 +477,51 @@ def test_graceful_stop(mx):
     assert busy.reply()[0] == 421
     assert srv.proc.wait(timeout=20) == 0
     assert b"part two" in export(o, "alice@example.test")[0]
+
+
+def test_blocklist_zone_at_connect_and_reload(ombu_ready, workdir):
+    """A client listed in a local rbldnsd-format zone (use = connect) is
+    refused with the zone's text; an unlisted one is greeted; SIGHUP loads
+    the changed file."""
+    zone = os.path.join(workdir, "local.ip4set")
+    with open(zone, "w") as f:
+        f.write(":127.0.0.2:Listed in the local blocklist: $\n127.0.0.1\n10.0.0.0/8\n")
+    os.chmod(zone, 0o644)
+    with open(os.path.join(ombu_ready.data, "ombu.conf"), "a") as f:
+        f.write("\n[zone local-bl]\nfile = %s   # rbldnsd data format\ntype = ip4set\n"
+                "use = connect\nscore = 3.5\n" % zone)
+    srv = ombu_ready.serve(workers=2, roles=["mx"], extra=FAST)
+    port = srv.ports["mx"]
+    c = Client(port)
+    code, text = c.reply()
+    assert code == 554 and "5.7.1" in text and "Listed in the local blocklist: 127.0.0.1" in text, text
+    c.close()
+    # IPv6 loopback is not in the zone
+    try:
+        s6 = socket.create_connection(("::1", port), timeout=2)
+        s6.close()
+    except OSError:
+        pass  # the listener is IPv4 only
+    # take 127.0.0.1 off the list and reload
+    with open(zone, "w") as f:
+        f.write("10.0.0.0/8\n")
+    os.kill(srv.pid, signal.SIGHUP)
+    assert srv.wait_log("event=server.reloaded")
+    time.sleep(0.5)
+    c = Client(port)
+    assert c.reply()[0] == 220
+    c.close()
+    srv.stop()
+    assert "event=zone.loaded zone=local-bl" in srv.log()
+
+
+def test_zone_file_missing_refuses_to_start(ombu_ready):
+    with open(os.path.join(ombu_ready.data, "ombu.conf"), "a") as f:
+        f.write("\n[zone gone]\nfile = /nonexistent/zone\n")
+    import subprocess
+    from conftest import OMBU
+    p = subprocess.run([OMBU, "--data", ombu_ready.data, "--set", "lmtp.listen=",
+                        "--set", "mx.listen=127.0.0.1:0", "serve"], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 1
+    assert "zone gone" in p.stderr
