@@ -157,10 +157,15 @@ def test_crash_during_load(ombu_ready):
     threads = [threading.Thread(target=client) for _ in range(4)]
     for t in threads:
         t.start()
+    # five kills at random moments, spread over the load (10 % .. 75 % done)
     kills = 0
     rnd = random.Random(7)
+    marks = sorted(rnd.uniform(0.1, 0.75) * total for _ in range(5))
     while kills < 5 and any(t.is_alive() for t in threads):
-        time.sleep(rnd.uniform(0.3, 1.5))
+        if len(acked) < marks[kills]:
+            time.sleep(0.01)
+            continue
+        time.sleep(rnd.uniform(0, 0.05))
         srv.kill9()
         kills += 1
         srv = o.serve(workers=2, roles=["lmtp"])

@@ -72,9 +72,23 @@ def test_smtp_source_with_kills(ombu_ready):
         t.start()
     rnd = random.Random(11)
     kills = 0
+    # five kills spread over the load (10 % .. 75 % of the messages stored)
+    marks = sorted(rnd.uniform(0.1, 0.75) * total for _ in range(5))
+
+    def stored():
+        import sqlite3
+        idx = os.path.join(o.data, "store", "example.test", "alice", "index.sqlite")
+        try:
+            db = sqlite3.connect("file:%s?mode=ro" % idx, uri=True, timeout=1)
+            n = db.execute("SELECT value FROM meta WHERE key = 'quota_messages'").fetchone()[0]
+            db.close()
+            return n
+        except Exception:  # noqa: BLE001 - not created yet, or busy
+            return 0
+
     while any(t.is_alive() for t in threads):
-        time.sleep(rnd.uniform(0.5, 2.0))
-        if kills < 5 and any(t.is_alive() for t in threads):
+        time.sleep(0.02)
+        if kills < 5 and stored() >= marks[kills]:
             state["srv"].kill9()
             kills += 1
             # the same port again, so that the senders find it
