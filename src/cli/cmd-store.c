@@ -392,14 +392,13 @@ int cmd_store(struct cli *cli)
 		printf("missing blobs %llu, corrupt blobs %llu, orphan links %llu, folder counter mismatches %llu\n",
 		       (unsigned long long)rep.missing_blobs, (unsigned long long)rep.corrupt_blobs,
 		       (unsigned long long)rep.orphan_links, (unsigned long long)rep.count_mismatches);
+	if (r != STORE_OK)
+		fprintf(stderr, "ombu: %s is not consistent%s\n", u->address,
+			repair ? " (repaired what could be repaired; run the check again)" : "; see above");
+	else
+		printf("%s: consistent\n", u->address);
 	store_mailbox_close(&mb);
 	store_close(&st);
 	pool_destroy(&pool);
-	if (r != STORE_OK) {
-		fprintf(stderr, "ombu: %s is not consistent%s\n", u->address,
-			repair ? " (repaired what could be repaired; run the check again)" : "; see above");
-		return EXIT_FAIL;
-	}
-	printf("%s: consistent\n", u->address);
-	return EXIT_OK;
+	return r != STORE_OK ? EXIT_FAIL : EXIT_OK;
 }

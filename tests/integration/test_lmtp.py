@@ -152,8 +152,8 @@ def test_too_many_errors_disconnects(lmtp):
     for _ in range(25):
         try:
             codes.append(c.cmd("BOGUS")[0])
-        except (EOFError, ConnectionResetError):
-            break
+        except (EOFError, OSError):
+            break  # closed: by then the 421 was read, or the pipe broke
     assert 421 in codes
     assert c.closed_by_peer()
 
