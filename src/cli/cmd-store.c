@@ -117,6 +117,7 @@ int cmd_deliver(struct cli *cli)
 	int r = store_blob_put(st, msg.data, msg.len, &blob, &err);
 	if (r == STORE_OK) {
 		struct store_append a = { .folder = folder, .quota = u->quota };
+		store_cache_compute(pool, msg.data, msg.len, &a.cache);
 		uint32_t uid;
 		r = mailbox_append(mb, &blob, &a, &uid, &err);
 	}
@@ -304,9 +305,12 @@ int cmd_import(struct cli *cli)
 		if (r != STORE_OK)
 			break;
 		struct store_append a = { .folder = folder, .quota = u->quota };
+		struct pool *mp = pool_create("import-message", 4096);
+		store_cache_compute(mp, crlf.data, crlf.len, &a.cache);
 		if (keep_uidl)
-			a.pop3_uidl = find_uidl(pool, crlf.data, crlf.len);
+			a.pop3_uidl = find_uidl(mp, crlf.data, crlf.len);
 		r = mailbox_append(mb, &blob, &a, NULL, &err);
+		pool_destroy(&mp);
 		n++;
 	}
 	buf_free(&in);

@@ -160,6 +160,8 @@ struct data_job {
 	struct smtp_transaction *t;
 	struct buf msg;
 	struct store_blob blob;
+	struct pool *cache_pool;
+	struct store_cache cache;
 	int blob_result;
 	char blob_error[256];
 	struct store_delivery *d;
@@ -181,6 +183,8 @@ static void blob_work(void *ctx)
 {
 	struct data_job *j = ctx;
 	const char *err;
+	j->cache_pool = pool_create("cache", 4096);
+	store_cache_compute(j->cache_pool, j->msg.data, j->msg.len, &j->cache);
 	j->blob_result = store_blob_put(j->l->st, j->msg.data, j->msg.len, &j->blob, &err);
 	if (j->blob_result != STORE_OK)
 		str_copy(j->blob_error, err, sizeof(j->blob_error));
@@ -189,7 +193,7 @@ static void blob_work(void *ctx)
 static void append_work(void *ctx)
 {
 	struct append_job *a = ctx;
-	store_deliver_blob(a->j->l->st, &a->j->blob, NULL, &a->j->d[a->i]);
+	store_deliver_blob(a->j->l->st, &a->j->blob, &a->j->cache, &a->j->d[a->i]);
 }
 
 static void append_done(void *ctx)
@@ -256,6 +260,7 @@ static void data_finish(struct data_job *j)
 		smtp_session_data_done(s);
 	}
 	buf_free(&j->msg);
+	pool_destroy(&j->cache_pool);
 	free(j->d);
 	free(j->rcpt_first);
 	free(j->rcpt_count);

@@ -5,6 +5,7 @@
 #include "lib/buf.h"
 #include "lib/hash.h"
 #include "lib/log.h"
+#include "lib/pool.h"
 #include "lib/master.h"
 #include "lib/util.h"
 
@@ -411,6 +412,13 @@ size_t store_deliver(struct store *st, const void *msg, size_t len,
 	struct store_blob blob;
 	const char *err;
 	size_t ok = 0;
+	struct pool *pool = NULL;
+	struct store_cache computed;
+	if (cache == NULL) {
+		pool = pool_create("cache", 4096);
+		store_cache_compute(pool, msg, len, &computed);
+		cache = &computed;
+	}
 	int r = store_blob_put(st, msg, len, &blob, &err);
 	for (size_t i = 0; i < n; i++) {
 		if (r != STORE_OK) {
@@ -423,5 +431,6 @@ size_t store_deliver(struct store *st, const void *msg, size_t len,
 		if (d[i].result == STORE_OK)
 			ok++;
 	}
+	pool_destroy(&pool);
 	return ok;
 }

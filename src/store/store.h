@@ -146,6 +146,10 @@ struct store_cache {
 	const char *headers;     /* the most fetched header fields, raw */
 };
 
+/* Computes the cache of a message (ENVELOPE, BODYSTRUCTURE, BODY and
+ * the most fetched header lines) into pool. */
+void store_cache_compute(struct pool *pool, const void *msg, size_t len, struct store_cache *c);
+
 struct store_append {
 	const char *folder;        /* NULL = INBOX */
 	const void *prefix;        /* per-recipient header lines put before the blob */
@@ -221,8 +225,8 @@ struct store_delivery {
 };
 
 /* Stores msg once and appends it for every owner (each durably, each
- * with its own result).  Blocks: run on the thread pool.  Returns the
- * number of owners that got it. */
+ * with its own result).  cache NULL: computed here.  Blocks: run on the
+ * thread pool.  Returns the number of owners that got it. */
 size_t store_deliver(struct store *st, const void *msg, size_t len,
 		     const struct store_cache *cache, struct store_delivery *d, size_t n);
 /* One owner's part of a delivery whose blob is already stored, so that a
