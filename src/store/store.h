@@ -254,4 +254,20 @@ int store_gc(struct store *st, uint64_t *removed_r, const char **error_r);
 /* Tells watchers of this owner that something changed. */
 void mailbox_notify(struct mailbox *mb);
 
+/* --- watching for changes (IMAP IDLE) --- */
+
+/* One per event loop; watches run their callback on the loop when the
+ * mailbox changes (a delivery, a flag change, an expunge), in this
+ * process or any other, without polling. */
+struct ioloop;
+struct store_watcher;
+struct store_watch;
+typedef void store_watch_fn(void *ctx);
+struct store_watcher *store_watcher_create(struct ioloop *loop, const char **error_r);
+void store_watcher_destroy(struct store_watcher **w);
+/* notify_path: mailbox_notify_path() of the mailbox. */
+struct store_watch *store_watch_add(struct store_watcher *w, const char *notify_path,
+				    store_watch_fn *fn, void *ctx, const char **error_r);
+void store_watch_remove(struct store_watch **s);
+
 #endif

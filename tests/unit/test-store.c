@@ -8,6 +8,7 @@
 
 #include "lib/buf.h"
 #include "lib/config.h"
+#include "lib/ioloop.h"
 #include "lib/pool.h"
 #include "lib/util.h"
 #include "store/store.h"
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char root[256];
@@ -278,6 +280,69 @@ static void message_read_roundtrip(void **state)
 	store_mailbox_close(&mb);
 }
 
+struct notify_ctx {
+	struct ioloop *loop;
+	int hits;
+	uint64_t at_us;
+};
+
+static void on_change(void *ctx)
+{
+	struct notify_ctx *nc = ctx;
+	if (nc->hits++ == 0)
+		nc->at_us = time_monotonic_us();
+	ioloop_stop(nc->loop);
+}
+
+static void give_up(void *ctx)
+{
+	ioloop_stop(ctx);
+}
+
+/* A delivery by another process wakes a watcher within milliseconds
+ * (what IMAP IDLE needs), without polling. */
+static void change_notification(void **state)
+{
+	(void)state;
+	struct mailbox *mb = open_mb("example.test/watched");
+	struct ioloop *loop = ioloop_create();
+	const char *e;
+	struct store_watcher *w = store_watcher_create(loop, &e);
+	assert_non_null(w);
+	struct notify_ctx nc = { loop, 0, 0 };
+	struct store_watch *sw = store_watch_add(w, mailbox_notify_path(mb), on_change, &nc, &e);
+	assert_non_null(sw);
+	struct store_watch *sw2 = store_watch_add(w, mailbox_notify_path(mb), on_change, &nc, &e);
+	fflush(NULL);
+	uint64_t t0 = time_monotonic_us();
+	pid_t pid = fork();
+	if (pid == 0) {
+		const char *e2;
+		struct store *s2 = store_open(cfg, &e2);
+		struct mailbox *m2;
+		store_mailbox_open(s2, "example.test/watched", true, &m2, &e2);
+		struct store_blob blob;
+		const char *text = "Subject: ping\r\n\r\nx\r\n";
+		store_blob_put(s2, text, strlen(text), &blob, &e2);
+		struct store_append a = { 0 };
+		_exit(mailbox_append(m2, &blob, &a, NULL, &e2) == STORE_OK ? 0 : 1);
+	}
+	struct timer *t = timer_add(loop, 5000, false, give_up, loop);
+	ioloop_run(loop);
+	timer_remove(&t);
+	int status;
+	waitpid(pid, &status, 0);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(nc.hits >= 1);
+	/* the fork and the append itself take most of this */
+	assert_true(nc.at_us - t0 < 2000000);
+	store_watch_remove(&sw);
+	store_watch_remove(&sw2);
+	store_watcher_destroy(&w);
+	ioloop_destroy(&loop);
+	store_mailbox_close(&mb);
+}
+
 int main(void)
 {
 	config_register(store_config_keys);
@@ -288,6 +353,7 @@ int main(void)
 		cmocka_unit_test(dedup_and_files),
 		cmocka_unit_test(mailbox_created_by_two_writers),
 		cmocka_unit_test(message_read_roundtrip),
+		cmocka_unit_test(change_notification),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
