@@ -525,3 +525,40 @@ def test_zone_file_missing_refuses_to_start(ombu_ready):
                        timeout=60)
     assert p.returncode == 1
     assert "zone gone" in p.stderr
+
+
+def test_queue_expiry_bounces(ombu):
+    """Mail for a store that stays down expires after queue.max_age: the
+    local sender gets a DSN (RFC 3464) in its mailbox; a null sender
+    gets nothing."""
+    import sqlite3
+    o = ombu
+    o.init()
+    o.run("domain", "add", "example.test")
+    db = sqlite3.connect(os.path.join(o.data, "directory.sqlite"))
+    db.execute("INSERT INTO stores (name, lmtp) VALUES ('down', '127.0.0.1:9')")
+    db.commit()
+    db.close()
+    o.add_user("far@example.test", None, "--store", "down")
+    o.add_user("sender@example.test")
+    srv = o.serve(workers=1, roles=["mx"], extra=FAST + ["queue.scan_interval=200ms", "queue.retry_min=300ms",
+                                                         "queue.max_age=2s"])
+    s = smtplib.SMTP("127.0.0.1", srv.ports["mx"])
+    s.sendmail("sender@example.test", ["far@example.test"], b"Subject: will bounce\r\n\r\nbody\r\n")
+    s.sendmail("", ["far@example.test"], b"Subject: null sender\r\n\r\nbody\r\n")
+    s.quit()
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if "the queues are empty" in o.run("queue", "list").stdout:
+            break
+        time.sleep(0.3)
+    assert "the queues are empty" in o.run("queue", "list").stdout
+    srv.stop()
+    dsn = export(o, "sender@example.test")
+    assert len(dsn) == 1
+    d = dsn[0]
+    assert b"Subject: Undelivered Mail Returned to Sender" in d
+    assert b"report-type=delivery-status" in d
+    assert b"Final-Recipient: rfc822; far@example.test" in d and b"Action: failed" in d
+    assert b"Status: 4.4.7" in d and b"Subject: will bounce" in d
+    assert "event=mx.bounce_dropped" in srv.log()
