@@ -11,6 +11,8 @@
 #include "smtp/mx.h"
 #include "smtp/mx-queue.h"
 #include "filter/zoneset.h"
+#include "imap/imap.h"
+#include "pop3/pop3.h"
 
 #define LISTEN(section, addr, doc) \
 	{ section, "listen", CONFIG_LISTEN, addr, doc }
@@ -38,4 +40,6 @@ void cli_register_config(void)
 	config_register(mx_config_keys);
 	config_register(queue_config_keys);
 	config_register(zoneset_config_keys);
+	config_register(imap_config_keys);
+	config_register(pop3_config_keys);
 }

@@ -554,3 +554,21 @@ struct directory *directory_worker(struct worker *w, const char **error_r)
 {
 	return worker_shared(w, "directory", worker_dir_create, worker_dir_destroy, error_r);
 }
+
+static void *worker_throttle_create(struct worker *w, const char **error_r)
+{
+	(void)error_r;
+	return auth_throttle_create(worker_config(w));
+}
+
+static void worker_throttle_destroy(void *obj)
+{
+	struct auth_throttle *t = obj;
+	auth_throttle_destroy(&t);
+}
+
+struct auth_throttle *auth_throttle_worker(struct worker *w)
+{
+	const char *err;
+	return worker_shared(w, "auth_throttle", worker_throttle_create, worker_throttle_destroy, &err);
+}

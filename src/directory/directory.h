@@ -229,6 +229,8 @@ enum auth_throttle_verdict {
 };
 
 struct auth_throttle *auth_throttle_create(const struct config *cfg);
+/* The throttle of a worker process, shared by its services. */
+struct auth_throttle *auth_throttle_worker(struct worker *w);
 void auth_throttle_destroy(struct auth_throttle **t);
 enum auth_throttle_verdict auth_throttle_check(struct auth_throttle *t, const char *ip,
 					       const char *user, uint64_t *delay_ms_r);

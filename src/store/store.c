@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -433,4 +434,39 @@ size_t store_deliver(struct store *st, const void *msg, size_t len,
 	}
 	pool_destroy(&pool);
 	return ok;
+}
+
+int mailbox_exclusive_lock(struct mailbox *mb, const char *name, int *fd_r, const char **error_r)
+{
+	char path[4200];
+	for (const char *p = name; *p != '\0'; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) {
+			*error_r = "bad lock name";
+			return STORE_INVALID;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/%s.lock", mb->dir, name);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		*error_r = store_errf("cannot open %s: %s", path, strerror(errno));
+		return STORE_FAIL;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		if (errno == EWOULDBLOCK) {
+			*error_r = "the mailbox is in use";
+			return STORE_EXISTS;
+		}
+		*error_r = store_errf("cannot lock %s: %s", path, strerror(errno));
+		return STORE_FAIL;
+	}
+	*fd_r = fd;
+	return STORE_OK;
+}
+
+void mailbox_exclusive_unlock(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }

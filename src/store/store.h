@@ -254,6 +254,15 @@ int store_gc(struct store *st, uint64_t *removed_r, const char **error_r);
 /* Tells watchers of this owner that something changed. */
 void mailbox_notify(struct mailbox *mb);
 
+/* --- exclusive access (the POP3 maildrop lock, RFC 1939 8) --- */
+
+/* Takes the mailbox's exclusive POP3 lock (flock on a file in its
+ * directory, so it holds across processes and dies with the holder).
+ * STORE_OK with *fd_r to keep until release, STORE_EXISTS when another
+ * session holds it. */
+int mailbox_exclusive_lock(struct mailbox *mb, const char *name, int *fd_r, const char **error_r);
+void mailbox_exclusive_unlock(int *fd);
+
 /* --- watching for changes (IMAP IDLE) --- */
 
 /* One per event loop; watches run their callback on the loop when the
