@@ -186,8 +186,13 @@ static void blob_work(void *ctx)
 	j->cache_pool = pool_create("cache", 4096);
 	store_cache_compute(j->cache_pool, j->msg.data, j->msg.len, &j->cache);
 	j->blob_result = store_blob_put(j->l->st, j->msg.data, j->msg.len, &j->blob, &err);
-	if (j->blob_result != STORE_OK)
+	if (j->blob_result != STORE_OK) {
 		str_copy(j->blob_error, err, sizeof(j->blob_error));
+		return;
+	}
+	/* one owner (the common case): append here, saving a hand-off */
+	if (j->n_d == 1)
+		store_deliver_blob(j->l->st, &j->blob, &j->cache, &j->d[0]);
 }
 
 static void append_work(void *ctx)
@@ -208,8 +213,8 @@ static void append_done(void *ctx)
 static void blob_done(void *ctx)
 {
 	struct data_job *j = ctx;
-	if (j->blob_result != STORE_OK || j->n_d == 0) {
-		for (size_t i = 0; i < j->n_d; i++) {
+	if (j->blob_result != STORE_OK || j->n_d <= 1) {
+		for (size_t i = 0; i < j->n_d && j->blob_result != STORE_OK; i++) {
 			j->d[i].result = j->blob_result;
 			str_copy(j->d[i].error, j->blob_error, sizeof(j->d[i].error));
 		}
