@@ -97,6 +97,7 @@ struct worker {
 	struct timer *stop_timer, *stop_poll, *accept_pause;
 	struct ioloop_signal *sig_term, *sig_int, *sig_drain;
 	uint64_t max_conns;
+	char hostname[256];
 	struct shared_obj {
 		const char *name;
 		void *obj;
@@ -130,6 +131,18 @@ struct threadpool *worker_pool(struct worker *w) { return w->pool; }
 const struct config *worker_config(struct worker *w) { return w->cfg; }
 struct tls_ctx *worker_tls(struct worker *w) { return w->tls; }
 struct anvil *worker_anvil(struct worker *w) { return w->anvil; }
+
+const char *worker_hostname(struct worker *w)
+{
+	if (w->hostname[0] == '\0') {
+		const char *hn = config_str(w->cfg, "server", "hostname");
+		if (hn[0] != '\0')
+			str_copy(w->hostname, hn, sizeof(w->hostname));
+		else if (gethostname(w->hostname, sizeof(w->hostname)) < 0 || w->hostname[0] == '\0')
+			str_copy(w->hostname, "localhost", sizeof(w->hostname));
+	}
+	return w->hostname;
+}
 bool worker_stopping(struct worker *w) { return w->stopping; }
 
 void *worker_service_ctx(struct worker *w, const char *name)

@@ -46,6 +46,8 @@ struct ioloop *worker_loop(struct worker *w);
 struct anvil *worker_anvil(struct worker *w);
 struct threadpool *worker_pool(struct worker *w);
 const struct config *worker_config(struct worker *w);
+/* server.hostname, or the machine's name when it is not set. */
+const char *worker_hostname(struct worker *w);
 /* The server TLS context, or NULL when no certificate is configured. */
 struct tls_ctx *worker_tls(struct worker *w);
 /* True once the worker was told to stop or drain. */

@@ -351,11 +351,7 @@ static void *lmtp_init(struct worker *w, const char **error_r)
 		free(l);
 		return NULL;
 	}
-	const char *hn = config_str(cfg, "server", "hostname");
-	if (hn[0] != '\0')
-		str_copy(l->hostname, hn, sizeof(l->hostname));
-	else if (gethostname(l->hostname, sizeof(l->hostname)) < 0)
-		str_copy(l->hostname, "localhost", sizeof(l->hostname));
+	str_copy(l->hostname, worker_hostname(w), sizeof(l->hostname));
 	struct smtp_server_settings set = {
 		.protocol = SMTP_PROTOCOL_LMTP,
 		.name = "lmtp",

@@ -722,11 +722,7 @@ static void *mx_init(struct worker *w, const char **error_r)
 		free(mx);
 		return NULL;
 	}
-	const char *hn = config_str(cfg, "server", "hostname");
-	if (hn[0] != '\0')
-		str_copy(mx->hostname, hn, sizeof(mx->hostname));
-	else if (gethostname(mx->hostname, sizeof(mx->hostname)) < 0)
-		str_copy(mx->hostname, "localhost", sizeof(mx->hostname));
+	str_copy(mx->hostname, worker_hostname(w), sizeof(mx->hostname));
 	mx->greet_delay = config_ms(cfg, "mx", "greet_delay");
 	mx->pass_ttl = config_ms(cfg, "mx", "pass_ttl");
 	mx->rate_window = config_ms(cfg, "mx", "rate_window");
