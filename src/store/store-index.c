@@ -60,6 +60,21 @@ static const char schema[] =
 	"  WHERE id = NEW.folder_id;"
 	"END;";
 
+/* Version 2 (IMAP): the keywords a folder has seen (FLAGS and
+ * PERMANENTFLAGS), the first UID no session has seen as \Recent yet,
+ * subscriptions kept apart from folders (a subscription outlives its
+ * folder, RFC 3501 6.3.6), and expunges found by MODSEQ for QRESYNC. */
+static const char migrate_v2[] =
+	"ALTER TABLE folders ADD COLUMN keywords TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE folders ADD COLUMN first_recent INTEGER NOT NULL DEFAULT 1;"
+	"UPDATE folders SET first_recent = uidnext;"
+	"CREATE TABLE IF NOT EXISTS subscriptions (name TEXT PRIMARY KEY) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO subscriptions SELECT name FROM folders WHERE subscribed = 1;"
+	"CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder_id, modseq);"
+	"UPDATE meta SET value = 2 WHERE key = 'version';";
+
+#define INDEX_VERSION 2
+
 static const struct {
 	const char *name, *special_use;
 } default_folders[] = {
@@ -84,7 +99,7 @@ void index_close(struct mailbox *mb)
 }
 
 /* A cached prepared statement, reset and ready to bind. */
-static sqlite3_stmt *stmt(struct mailbox *mb, const char *sql, const char **error_r)
+sqlite3_stmt *index_stmt(struct mailbox *mb, const char *sql, const char **error_r)
 {
 	size_t len = strlen(sql);
 	sqlite3_stmt *s = hash_get(mb->stmts, sql, len);
@@ -101,7 +116,7 @@ static sqlite3_stmt *stmt(struct mailbox *mb, const char *sql, const char **erro
 	return s;
 }
 
-static int exec(struct mailbox *mb, const char *sql, const char **error_r)
+int index_exec(struct mailbox *mb, const char *sql, const char **error_r)
 {
 	char *err = NULL;
 	if (sqlite_exec_retry(mb->db, sql, mb->st->busy_ms, &err) != SQLITE_OK) {
@@ -112,24 +127,24 @@ static int exec(struct mailbox *mb, const char *sql, const char **error_r)
 	return 0;
 }
 
-static int begin(struct mailbox *mb, const char **error_r)
+int index_begin(struct mailbox *mb, const char **error_r)
 {
-	return exec(mb, "BEGIN IMMEDIATE", error_r);
+	return index_exec(mb, "BEGIN IMMEDIATE", error_r);
 }
 
-static int commit(struct mailbox *mb, const char **error_r)
+int index_commit(struct mailbox *mb, const char **error_r)
 {
-	return exec(mb, "COMMIT", error_r);
+	return index_exec(mb, "COMMIT", error_r);
 }
 
-static void rollback(struct mailbox *mb)
+void index_rollback(struct mailbox *mb)
 {
 	const char *e;
 	if (!sqlite3_get_autocommit(mb->db))
-		exec(mb, "ROLLBACK", &e);
+		index_exec(mb, "ROLLBACK", &e);
 }
 
-static int step_done(struct mailbox *mb, sqlite3_stmt *s, const char **error_r)
+int index_step_done(struct mailbox *mb, sqlite3_stmt *s, const char **error_r)
 {
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
@@ -138,9 +153,9 @@ static int step_done(struct mailbox *mb, sqlite3_stmt *s, const char **error_r)
 	return -1;
 }
 
-static int64_t meta_get(struct mailbox *mb, const char *key, const char **error_r)
+int64_t index_meta_get(struct mailbox *mb, const char *key, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(mb, "SELECT value FROM meta WHERE key = ?", error_r);
+	sqlite3_stmt *s = index_stmt(mb, "SELECT value FROM meta WHERE key = ?", error_r);
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
@@ -153,21 +168,21 @@ static int64_t meta_get(struct mailbox *mb, const char *key, const char **error_
  * folder deleted and created again within a second gets a new one. */
 static uint32_t next_uidvalidity(struct mailbox *mb, const char **error_r)
 {
-	int64_t last = meta_get(mb, "last_uidvalidity", error_r);
+	int64_t last = index_meta_get(mb, "last_uidvalidity", error_r);
 	int64_t v = time_now();
 	if (v <= last)
 		v = last + 1;
-	sqlite3_stmt *s = stmt(mb, "UPDATE meta SET value = ? WHERE key = 'last_uidvalidity'", error_r);
+	sqlite3_stmt *s = index_stmt(mb, "UPDATE meta SET value = ? WHERE key = 'last_uidvalidity'", error_r);
 	if (s == NULL)
 		return 0;
 	sqlite3_bind_int64(s, 1, v);
-	if (step_done(mb, s, error_r) < 0)
+	if (index_step_done(mb, s, error_r) < 0)
 		return 0;
 	return (uint32_t)v;
 }
 
 /* "inbox" and "Inbox/sub" name INBOX: the one case-insensitive name. */
-static const char *canonical(struct pool *pool, const char *name, char *tmp, size_t size)
+const char *index_canonical(struct pool *pool, const char *name, char *tmp, size_t size)
 {
 	(void)pool;
 	if (strncasecmp(name, "INBOX", 5) == 0 && (name[5] == '\0' || name[5] == '/')) {
@@ -183,7 +198,7 @@ static int create_folder_locked(struct mailbox *mb, const char *name, const char
 	uint32_t uv = next_uidvalidity(mb, error_r);
 	if (uv == 0)
 		return STORE_FAIL;
-	sqlite3_stmt *s = stmt(mb, "INSERT INTO folders (name, special_use, uidvalidity, created)"
+	sqlite3_stmt *s = index_stmt(mb, "INSERT INTO folders (name, special_use, uidvalidity, created)"
 				   " VALUES (?, ?, ?, ?)", error_r);
 	if (s == NULL)
 		return STORE_FAIL;
@@ -213,6 +228,31 @@ static bool has_schema(struct mailbox *mb)
 	bool found = sqlite3_step(s) == SQLITE_ROW;
 	sqlite3_finalize(s);
 	return found;
+}
+
+/* Brings an existing index up to INDEX_VERSION, under the write lock
+ * and checked again there (another process may be migrating it). */
+static int migrate(struct mailbox *mb, const char **error_r)
+{
+	const char *err = NULL;
+	if (index_meta_get(mb, "version", &err) >= INDEX_VERSION && err == NULL)
+		return STORE_OK;
+	if (index_begin(mb, error_r) < 0)
+		return STORE_FAIL;
+	err = NULL;
+	int64_t v = index_meta_get(mb, "version", &err);
+	if (err == NULL && v < 2 && index_exec(mb, migrate_v2, &err) < 0)
+		v = -1;
+	if (err != NULL || v < 0) {
+		*error_r = err != NULL ? err : "migration failed";
+		index_rollback(mb);
+		return STORE_FAIL;
+	}
+	if (index_commit(mb, error_r) < 0) {
+		index_rollback(mb);
+		return STORE_FAIL;
+	}
+	return STORE_OK;
 }
 
 int index_open(struct mailbox *mb, bool create, const char **error_r)
@@ -249,34 +289,41 @@ int index_open(struct mailbox *mb, bool create, const char **error_r)
 	store_sqlite_busy(mb->db, mb->st->busy_ms);
 	/* The journal is checkpointed every 256 pages and then cut back, so
 	 * an idle mailbox does not keep megabytes of WAL around. */
-	if (exec(mb, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	if (index_exec(mb, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 		     " PRAGMA wal_autocheckpoint=256; PRAGMA journal_size_limit=262144;", error_r) < 0)
 		return STORE_FAIL;
 	if (has_schema(mb))
-		return STORE_OK;
+		return migrate(mb, error_r);
 	if (!create) {
 		*error_r = store_errf("mailbox %s does not exist", mb->owner);
 		return STORE_NOTFOUND;
 	}
 	/* Created under the write lock, and checked again there: another
 	 * process may be creating the same mailbox right now. */
-	if (begin(mb, error_r) < 0)
+	if (index_begin(mb, error_r) < 0)
 		return STORE_FAIL;
-	if (has_schema(mb))
-		return commit(mb, error_r) < 0 ? STORE_FAIL : STORE_OK;
-	if (exec(mb, schema, error_r) < 0) {
-		rollback(mb);
+	if (has_schema(mb)) {
+		if (index_commit(mb, error_r) < 0)
+			return STORE_FAIL;
+		return migrate(mb, error_r);
+	}
+	if (index_exec(mb, schema, error_r) < 0) {
+		index_rollback(mb);
 		return STORE_FAIL;
 	}
 	for (size_t i = 0; i < N_ELEMENTS(default_folders); i++) {
 		if (create_folder_locked(mb, default_folders[i].name,
 					 default_folders[i].special_use, error_r) != STORE_OK) {
-			rollback(mb);
+			index_rollback(mb);
 			return STORE_FAIL;
 		}
 	}
-	if (commit(mb, error_r) < 0) {
-		rollback(mb);
+	if (index_exec(mb, migrate_v2, error_r) < 0) {
+		index_rollback(mb);
+		return STORE_FAIL;
+	}
+	if (index_commit(mb, error_r) < 0) {
+		index_rollback(mb);
 		return STORE_FAIL;
 	}
 	fsync_dir(mb->dir);
@@ -286,10 +333,7 @@ int index_open(struct mailbox *mb, bool create, const char **error_r)
 /* ------------------------------------------------------------------ */
 /* Folders                                                             */
 
-#define FOLDER_COLS "id, name, special_use, uidvalidity, uidnext, highestmodseq, messages," \
-	" unseen, deleted, bytes, subscribed"
-
-static void folder_row(sqlite3_stmt *s, struct pool *pool, struct store_folder *f)
+void index_folder_row(sqlite3_stmt *s, struct pool *pool, struct store_folder *f)
 {
 	f->id = sqlite3_column_int64(s, 0);
 	f->name = pool_strdup(pool, (const char *)sqlite3_column_text(s, 1));
@@ -303,13 +347,17 @@ static void folder_row(sqlite3_stmt *s, struct pool *pool, struct store_folder *
 	f->deleted = (uint32_t)sqlite3_column_int64(s, 8);
 	f->bytes = (uint64_t)sqlite3_column_int64(s, 9);
 	f->subscribed = sqlite3_column_int(s, 10) != 0;
+	const char *kw = (const char *)sqlite3_column_text(s, 11);
+	f->keywords = pool_strdup(pool, kw != NULL ? kw : "");
+	f->first_recent = (uint32_t)sqlite3_column_int64(s, 12);
+	f->recent = (uint32_t)sqlite3_column_int64(s, 13);
 }
 
 int mailbox_folder_list(struct mailbox *mb, struct pool *pool,
 			struct store_folder **folders_r, size_t *n_r, const char **error_r)
 {
 	mailbox_lock(mb);
-	sqlite3_stmt *s = stmt(mb, "SELECT " FOLDER_COLS " FROM folders ORDER BY"
+	sqlite3_stmt *s = index_stmt(mb, "SELECT " FOLDER_COLS " FROM folders ORDER BY"
 				   " name = 'INBOX' DESC, name", error_r);
 	if (s == NULL) {
 		mailbox_unlock(mb);
@@ -323,7 +371,7 @@ int mailbox_folder_list(struct mailbox *mb, struct pool *pool,
 			f = pool_realloc(pool, f, cap * sizeof(*f), cap * 2 * sizeof(*f));
 			cap *= 2;
 		}
-		folder_row(s, pool, &f[n++]);
+		index_folder_row(s, pool, &f[n++]);
 	}
 	if (rc != SQLITE_DONE) {
 		*error_r = store_errf("%s: %s", mb->owner, sqlite3_errmsg(mb->db));
@@ -337,18 +385,18 @@ int mailbox_folder_list(struct mailbox *mb, struct pool *pool,
 	return STORE_OK;
 }
 
-static int folder_get_locked(struct mailbox *mb, struct pool *pool, const char *name,
+int index_folder_get_locked(struct mailbox *mb, struct pool *pool, const char *name,
 			     struct store_folder *f_r, const char **error_r)
 {
 	char tmp[300];
-	name = canonical(pool, name, tmp, sizeof(tmp));
-	sqlite3_stmt *s = stmt(mb, "SELECT " FOLDER_COLS " FROM folders WHERE name = ?", error_r);
+	name = index_canonical(pool, name, tmp, sizeof(tmp));
+	sqlite3_stmt *s = index_stmt(mb, "SELECT " FOLDER_COLS " FROM folders WHERE name = ?", error_r);
 	if (s == NULL)
 		return STORE_FAIL;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		folder_row(s, pool, f_r);
+		index_folder_row(s, pool, f_r);
 		sqlite3_reset(s);
 		return STORE_OK;
 	}
@@ -365,7 +413,7 @@ int mailbox_folder_get(struct mailbox *mb, struct pool *pool, const char *name,
 		       struct store_folder *f_r, const char **error_r)
 {
 	mailbox_lock(mb);
-	int r = folder_get_locked(mb, pool, name, f_r, error_r);
+	int r = index_folder_get_locked(mb, pool, name, f_r, error_r);
 	mailbox_unlock(mb);
 	return r;
 }
@@ -378,15 +426,15 @@ int mailbox_folder_create(struct mailbox *mb, const char *name, const char *spec
 		*error_r = "invalid folder name";
 		return STORE_INVALID;
 	}
-	name = canonical(NULL, name, tmp, sizeof(tmp));
+	name = index_canonical(NULL, name, tmp, sizeof(tmp));
 	mailbox_lock(mb);
 	int r = STORE_FAIL;
-	if (begin(mb, error_r) == 0) {
+	if (index_begin(mb, error_r) == 0) {
 		r = create_folder_locked(mb, name, special_use, error_r);
-		if (r == STORE_OK && commit(mb, error_r) < 0)
+		if (r == STORE_OK && index_commit(mb, error_r) < 0)
 			r = STORE_FAIL;
 		if (r != STORE_OK)
-			rollback(mb);
+			index_rollback(mb);
 	}
 	mailbox_unlock(mb);
 	if (r == STORE_OK)
@@ -394,16 +442,13 @@ int mailbox_folder_create(struct mailbox *mb, const char *name, const char *spec
 	return r;
 }
 
-struct blob_ref {
-	char id[65];
-};
 
 /* Blob ids of file blobs that no message of the owner refers to any
  * more (after a delete in the current transaction). */
 static int unreferenced_files(struct mailbox *mb, const struct blob_ref *cand, size_t n,
 			      bool *gone, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(mb, "SELECT 1 FROM messages WHERE blob = ? LIMIT 1", error_r);
+	sqlite3_stmt *s = index_stmt(mb, "SELECT 1 FROM messages WHERE blob = ? LIMIT 1", error_r);
 	if (s == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -415,7 +460,7 @@ static int unreferenced_files(struct mailbox *mb, const struct blob_ref *cand, s
 	return 0;
 }
 
-static void release_blobs(struct mailbox *mb, struct blob_ref *refs, size_t n)
+void index_release_blobs(struct mailbox *mb, struct blob_ref *refs, size_t n)
 {
 	if (n == 0)
 		return;
@@ -433,7 +478,7 @@ static void release_blobs(struct mailbox *mb, struct blob_ref *refs, size_t n)
 
 /* File blobs of the messages selected by `where` (bound by the caller's
  * binder), collected before they are deleted. */
-static struct blob_ref *collect_file_blobs(struct mailbox *mb, sqlite3_stmt *s, size_t *n_r)
+struct blob_ref *index_collect_file_blobs(struct mailbox *mb, sqlite3_stmt *s, size_t *n_r)
 {
 	struct blob_ref *refs = NULL;
 	size_t n = 0;
@@ -453,7 +498,7 @@ static struct blob_ref *collect_file_blobs(struct mailbox *mb, sqlite3_stmt *s, 
 int mailbox_folder_delete(struct mailbox *mb, const char *name, const char **error_r)
 {
 	char tmp[300];
-	name = canonical(NULL, name, tmp, sizeof(tmp));
+	name = index_canonical(NULL, name, tmp, sizeof(tmp));
 	if (strcmp(name, "INBOX") == 0) {
 		*error_r = "INBOX cannot be deleted";
 		return STORE_INVALID;
@@ -463,14 +508,14 @@ int mailbox_folder_delete(struct mailbox *mb, const char *name, const char **err
 	struct store_folder f = { 0 };
 	struct blob_ref *refs = NULL;
 	size_t nrefs = 0;
-	int r = begin(mb, error_r) < 0 ? STORE_FAIL : folder_get_locked(mb, pool, name, &f, error_r);
+	int r = index_begin(mb, error_r) < 0 ? STORE_FAIL : index_folder_get_locked(mb, pool, name, &f, error_r);
 	if (r == STORE_OK) {
-		sqlite3_stmt *s = stmt(mb, "SELECT blob, blob_file FROM messages WHERE folder_id = ?", error_r);
+		sqlite3_stmt *s = index_stmt(mb, "SELECT blob, blob_file FROM messages WHERE folder_id = ?", error_r);
 		if (s == NULL) {
 			r = STORE_FAIL;
 		} else {
 			sqlite3_bind_int64(s, 1, f.id);
-			refs = collect_file_blobs(mb, s, &nrefs);
+			refs = index_collect_file_blobs(mb, s, &nrefs);
 		}
 	}
 	static const char *const dels[] = {
@@ -479,26 +524,79 @@ int mailbox_folder_delete(struct mailbox *mb, const char *name, const char **err
 		"DELETE FROM folders WHERE id = ?",
 	};
 	for (size_t i = 0; r == STORE_OK && i < N_ELEMENTS(dels); i++) {
-		sqlite3_stmt *s = stmt(mb, dels[i], error_r);
+		sqlite3_stmt *s = index_stmt(mb, dels[i], error_r);
 		if (s == NULL) {
 			r = STORE_FAIL;
 			break;
 		}
 		sqlite3_bind_int64(s, 1, f.id);
-		if (step_done(mb, s, error_r) < 0)
+		if (index_step_done(mb, s, error_r) < 0)
 			r = STORE_FAIL;
 	}
-	if (r == STORE_OK && commit(mb, error_r) < 0)
+	if (r == STORE_OK && index_commit(mb, error_r) < 0)
 		r = STORE_FAIL;
 	if (r != STORE_OK)
-		rollback(mb);
+		index_rollback(mb);
 	mailbox_unlock(mb);
 	pool_destroy(&pool);
 	if (r == STORE_OK) {
-		release_blobs(mb, refs, nrefs);
+		index_release_blobs(mb, refs, nrefs);
 		mailbox_notify(mb);
 	}
 	free(refs);
+	return r;
+}
+
+/* RENAME INBOX (RFC 3501 6.3.5): every message moves to a new folder,
+ * INBOX stays, empty, and its folders below it stay where they are. */
+static int rename_inbox(struct mailbox *mb, const char *to, const char **error_r)
+{
+	mailbox_lock(mb);
+	struct pool *pool = pool_create("rename-inbox", 0);
+	struct store_folder in = { 0 }, nf = { 0 };
+	int r = index_begin(mb, error_r) < 0 ? STORE_FAIL
+		: index_folder_get_locked(mb, pool, "INBOX", &in, error_r);
+	if (r == STORE_OK)
+		r = create_folder_locked(mb, to, NULL, error_r);
+	if (r == STORE_OK)
+		r = index_folder_get_locked(mb, pool, to, &nf, error_r);
+	uint64_t modseq = in.highestmodseq + 1;
+	static const char *const sqls[] = {
+		/* the messages' UIDs stay: the new folder has its own UIDVALIDITY */
+		"UPDATE folders SET uidnext = ?2, highestmodseq = ?3, messages = ?4, unseen = ?5,"
+		" deleted = ?6, bytes = ?7, keywords = ?8 WHERE id = ?1",
+		"INSERT OR REPLACE INTO expunged (folder_id, uid, modseq)"
+		" SELECT ?9, uid, ?3 FROM messages WHERE folder_id = ?9",
+		"UPDATE messages SET folder_id = ?1 WHERE folder_id = ?9",
+		"UPDATE folders SET messages = 0, unseen = 0, deleted = 0, bytes = 0,"
+		" highestmodseq = ?3, first_recent = uidnext WHERE id = ?9",
+	};
+	for (size_t i = 0; r == STORE_OK && i < N_ELEMENTS(sqls); i++) {
+		sqlite3_stmt *s = index_stmt(mb, sqls[i], error_r);
+		if (s == NULL) {
+			r = STORE_FAIL;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, nf.id);
+		sqlite3_bind_int64(s, 2, in.uidnext);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)modseq);
+		sqlite3_bind_int64(s, 4, in.messages);
+		sqlite3_bind_int64(s, 5, in.unseen);
+		sqlite3_bind_int64(s, 6, in.deleted);
+		sqlite3_bind_int64(s, 7, (sqlite3_int64)in.bytes);
+		sqlite3_bind_text(s, 8, in.keywords != NULL ? in.keywords : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 9, in.id);
+		if (index_step_done(mb, s, error_r) < 0)
+			r = STORE_FAIL;
+	}
+	if (r == STORE_OK && index_commit(mb, error_r) < 0)
+		r = STORE_FAIL;
+	if (r != STORE_OK)
+		index_rollback(mb);
+	mailbox_unlock(mb);
+	pool_destroy(&pool);
+	if (r == STORE_OK)
+		mailbox_notify(mb);
 	return r;
 }
 
@@ -510,19 +608,21 @@ int mailbox_folder_rename(struct mailbox *mb, const char *from, const char *to,
 		*error_r = "invalid folder name";
 		return STORE_INVALID;
 	}
-	from = canonical(NULL, from, t1, sizeof(t1));
-	to = canonical(NULL, to, t2, sizeof(t2));
-	if (strcmp(from, "INBOX") == 0 || strcmp(to, "INBOX") == 0) {
-		*error_r = "renaming INBOX is not supported";
+	from = index_canonical(NULL, from, t1, sizeof(t1));
+	to = index_canonical(NULL, to, t2, sizeof(t2));
+	if (strcmp(to, "INBOX") == 0 || str_has_prefix(to, "INBOX/")) {
+		*error_r = "INBOX cannot be the target of a rename";
 		return STORE_INVALID;
 	}
+	if (strcmp(from, "INBOX") == 0)
+		return rename_inbox(mb, to, error_r);
 	mailbox_lock(mb);
 	int r = STORE_OK;
-	if (begin(mb, error_r) < 0) {
+	if (index_begin(mb, error_r) < 0) {
 		r = STORE_FAIL;
 	} else {
 		/* the folder and everything below it */
-		sqlite3_stmt *s = stmt(mb, "UPDATE folders SET name = ? || substr(name, ?)"
+		sqlite3_stmt *s = index_stmt(mb, "UPDATE folders SET name = ? || substr(name, ?)"
 					   " WHERE name = ? OR substr(name, 1, ?) = ?", error_r);
 		if (s == NULL) {
 			r = STORE_FAIL;
@@ -547,10 +647,10 @@ int mailbox_folder_rename(struct mailbox *mb, const char *from, const char *to,
 				r = STORE_NOTFOUND;
 			}
 		}
-		if (r == STORE_OK && commit(mb, error_r) < 0)
+		if (r == STORE_OK && index_commit(mb, error_r) < 0)
 			r = STORE_FAIL;
 		if (r != STORE_OK)
-			rollback(mb);
+			index_rollback(mb);
 	}
 	mailbox_unlock(mb);
 	if (r == STORE_OK)
@@ -561,19 +661,45 @@ int mailbox_folder_rename(struct mailbox *mb, const char *from, const char *to,
 int mailbox_folder_subscribe(struct mailbox *mb, const char *name, bool on, const char **error_r)
 {
 	char tmp[300];
-	name = canonical(NULL, name, tmp, sizeof(tmp));
+	name = index_canonical(NULL, name, tmp, sizeof(tmp));
 	mailbox_lock(mb);
-	sqlite3_stmt *s = stmt(mb, "UPDATE folders SET subscribed = ? WHERE name = ?", error_r);
-	int r = STORE_FAIL;
-	if (s != NULL) {
+	int r = index_begin(mb, error_r) < 0 ? STORE_FAIL : STORE_OK;
+	sqlite3_stmt *s = r == STORE_OK ? index_stmt(mb, "UPDATE folders SET subscribed = ? WHERE name = ?", error_r) : NULL;
+	if (s == NULL)
+		r = STORE_FAIL;
+	bool exists = false;
+	if (r == STORE_OK) {
 		sqlite3_bind_int(s, 1, on ? 1 : 0);
 		sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-		if (step_done(mb, s, error_r) == 0) {
-			r = sqlite3_changes(mb->db) > 0 ? STORE_OK : STORE_NOTFOUND;
-			if (r == STORE_NOTFOUND)
-				*error_r = store_errf("folder %s does not exist", name);
+		if (index_step_done(mb, s, error_r) < 0)
+			r = STORE_FAIL;
+		exists = sqlite3_changes(mb->db) > 0;
+	}
+	/* a subscription may outlive its folder: unsubscribing a deleted
+	 * folder's name works, subscribing needs the folder */
+	if (r == STORE_OK && on && !exists) {
+		*error_r = store_errf("folder %s does not exist", name);
+		r = STORE_NOTFOUND;
+	}
+	if (r == STORE_OK) {
+		s = index_stmt(mb, on ? "INSERT OR IGNORE INTO subscriptions (name) VALUES (?)"
+				      : "DELETE FROM subscriptions WHERE name = ?", error_r);
+		if (s == NULL)
+			r = STORE_FAIL;
+		else {
+			sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+			if (index_step_done(mb, s, error_r) < 0)
+				r = STORE_FAIL;
+			else if (!on && !exists && sqlite3_changes(mb->db) == 0) {
+				*error_r = store_errf("folder %s is not subscribed", name);
+				r = STORE_NOTFOUND;
+			}
 		}
 	}
+	if (r == STORE_OK && index_commit(mb, error_r) < 0)
+		r = STORE_FAIL;
+	if (r != STORE_OK)
+		index_rollback(mb);
 	mailbox_unlock(mb);
 	return r;
 }
@@ -583,8 +709,8 @@ int mailbox_quota(struct mailbox *mb, uint64_t *used_r, uint64_t *messages_r,
 {
 	mailbox_lock(mb);
 	*error_r = NULL;
-	int64_t used = meta_get(mb, "quota_used", error_r);
-	int64_t msgs = meta_get(mb, "quota_messages", error_r);
+	int64_t used = index_meta_get(mb, "quota_used", error_r);
+	int64_t msgs = index_meta_get(mb, "quota_messages", error_r);
 	mailbox_unlock(mb);
 	if (used < 0 || msgs < 0 || *error_r != NULL)
 		return STORE_FAIL;
@@ -601,7 +727,7 @@ static int insert_message(struct mailbox *mb, const struct store_folder *f, uint
 			  uint64_t modseq, const struct store_blob *blob,
 			  const struct store_append *a, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(mb,
+	sqlite3_stmt *s = index_stmt(mb,
 		"INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, saved,"
 		" size, blob, blob_file, prefix, pop3_uidl, envelope, bodystructure, body, headers)"
 		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error_r);
@@ -628,20 +754,20 @@ static int insert_message(struct mailbox *mb, const struct store_folder *f, uint
 		if (cache[i] != NULL)
 			sqlite3_bind_text(s, 13 + i, cache[i], -1, SQLITE_STATIC);
 	}
-	return step_done(mb, s, error_r);
+	return index_step_done(mb, s, error_r);
 }
 
-static int bump_folder(struct mailbox *mb, int64_t folder_id, uint32_t uidnext,
+int index_bump_folder(struct mailbox *mb, int64_t folder_id, uint32_t uidnext,
 		       uint64_t modseq, const char **error_r)
 {
-	sqlite3_stmt *s = stmt(mb, "UPDATE folders SET uidnext = max(uidnext, ?),"
+	sqlite3_stmt *s = index_stmt(mb, "UPDATE folders SET uidnext = max(uidnext, ?),"
 				   " highestmodseq = max(highestmodseq, ?) WHERE id = ?", error_r);
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, uidnext);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)modseq);
 	sqlite3_bind_int64(s, 3, folder_id);
-	return step_done(mb, s, error_r);
+	return index_step_done(mb, s, error_r);
 }
 
 /* One append inside the batch's transaction: checks, then inserts.
@@ -653,9 +779,9 @@ static int append_one(struct mailbox *mb, struct pool *pool, struct append_req *
 	uint64_t size = q->blob->size + a->prefix_len;
 	struct store_folder f = { 0 };
 	const char *err = NULL;
-	int r = folder_get_locked(mb, pool, a->folder != NULL ? a->folder : "INBOX", &f, &err);
+	int r = index_folder_get_locked(mb, pool, a->folder != NULL ? a->folder : "INBOX", &f, &err);
 	if (r == STORE_OK && a->quota > 0) {
-		int64_t used = meta_get(mb, "quota_used", &err);
+		int64_t used = index_meta_get(mb, "quota_used", &err);
 		if (used < 0) {
 			r = STORE_FAIL;
 		} else if ((uint64_t)used + size > a->quota) {
@@ -668,7 +794,8 @@ static int append_one(struct mailbox *mb, struct pool *pool, struct append_req *
 	uint32_t uid = f.uidnext;
 	uint64_t modseq = f.highestmodseq + 1;
 	if (r == STORE_OK && (insert_message(mb, &f, uid, modseq, q->blob, a, &err) < 0 ||
-			      bump_folder(mb, f.id, uid + 1, modseq, &err) < 0))
+			      index_bump_folder(mb, f.id, uid + 1, modseq, &err) < 0 ||
+			      index_folder_add_keywords(mb, pool, &f, a->keywords, &err) < 0))
 		r = STORE_FAIL;
 	q->result = r;
 	q->uid = r == STORE_OK ? uid : 0;
@@ -684,7 +811,7 @@ static void run_batch(struct mailbox *mb, struct append_req *batch)
 	const char *err = NULL;
 	bool any = false, failed = false;
 	mailbox_lock(mb);
-	if (begin(mb, &err) < 0) {
+	if (index_begin(mb, &err) < 0) {
 		failed = true;
 	} else {
 		for (struct append_req *q = batch; q != NULL && !failed; q = q->next) {
@@ -696,10 +823,10 @@ static void run_batch(struct mailbox *mb, struct append_req *batch)
 			any = any || r == STORE_OK;
 			pool_clear(pool);
 		}
-		if (!failed && commit(mb, &err) < 0)
+		if (!failed && index_commit(mb, &err) < 0)
 			failed = true;
 		if (failed)
-			rollback(mb);
+			index_rollback(mb);
 	}
 	mailbox_unlock(mb);
 	pool_destroy(&pool);
@@ -801,7 +928,7 @@ int mailbox_messages(struct mailbox *mb, struct pool *pool, int64_t folder_id,
 	/* The rows are read into memory first so that fn may call back into
 	 * the store (read a body, say) without holding the statement. */
 	mailbox_lock(mb);
-	sqlite3_stmt *s = stmt(mb, "SELECT " MSG_COLS " FROM messages WHERE folder_id = ?"
+	sqlite3_stmt *s = index_stmt(mb, "SELECT " MSG_COLS " FROM messages WHERE folder_id = ?"
 				   " AND uid BETWEEN ? AND ? ORDER BY uid", error_r);
 	if (s == NULL) {
 		mailbox_unlock(mb);
@@ -850,10 +977,10 @@ int mailbox_message_read(struct mailbox *mb, const struct store_message *m, stru
 /* ------------------------------------------------------------------ */
 /* Changes                                                             */
 
-static int folder_modseq(struct mailbox *mb, int64_t folder_id, uint64_t *modseq_r,
+int index_folder_modseq(struct mailbox *mb, int64_t folder_id, uint64_t *modseq_r,
 			 const char **error_r)
 {
-	sqlite3_stmt *s = stmt(mb, "SELECT highestmodseq FROM folders WHERE id = ?", error_r);
+	sqlite3_stmt *s = index_stmt(mb, "SELECT highestmodseq FROM folders WHERE id = ?", error_r);
 	if (s == NULL)
 		return STORE_FAIL;
 	sqlite3_bind_int64(s, 1, folder_id);
@@ -879,11 +1006,11 @@ int mailbox_flags_update(struct mailbox *mb, int64_t folder_id, const uint32_t *
 				     " WHERE folder_id = ? AND uid = ? AND flags != ?";
 	mailbox_lock(mb);
 	uint64_t modseq = 0;
-	int r = begin(mb, error_r) < 0 ? STORE_FAIL : folder_modseq(mb, folder_id, &modseq, error_r);
+	int r = index_begin(mb, error_r) < 0 ? STORE_FAIL : index_folder_modseq(mb, folder_id, &modseq, error_r);
 	modseq++;
 	bool changed = false;
 	for (size_t i = 0; i < n && r == STORE_OK; i++) {
-		sqlite3_stmt *s = stmt(mb, sql, error_r);
+		sqlite3_stmt *s = index_stmt(mb, sql, error_r);
 		if (s == NULL) {
 			r = STORE_FAIL;
 			break;
@@ -893,21 +1020,64 @@ int mailbox_flags_update(struct mailbox *mb, int64_t folder_id, const uint32_t *
 		sqlite3_bind_int64(s, 3, folder_id);
 		sqlite3_bind_int64(s, 4, uids[i]);
 		sqlite3_bind_int64(s, 5, flags);
-		if (step_done(mb, s, error_r) < 0)
+		if (index_step_done(mb, s, error_r) < 0)
 			r = STORE_FAIL;
 		else if (sqlite3_changes(mb->db) > 0)
 			changed = true;
 	}
-	if (r == STORE_OK && changed && bump_folder(mb, folder_id, 0, modseq, error_r) < 0)
+	if (r == STORE_OK && changed && index_bump_folder(mb, folder_id, 0, modseq, error_r) < 0)
 		r = STORE_FAIL;
-	if (r == STORE_OK && commit(mb, error_r) < 0)
+	if (r == STORE_OK && index_commit(mb, error_r) < 0)
 		r = STORE_FAIL;
 	if (r != STORE_OK)
-		rollback(mb);
+		index_rollback(mb);
 	mailbox_unlock(mb);
 	if (r == STORE_OK && changed)
 		mailbox_notify(mb);
 	return r;
+}
+
+int index_expunge_locked(struct mailbox *mb, int64_t folder_id, const uint32_t *uids, size_t n,
+			 uint64_t modseq, struct blob_ref **refs, size_t *nrefs, uint32_t *removed_uids,
+			 size_t *removed_r, const char **error_r)
+{
+	size_t removed = 0;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *s = index_stmt(mb, "DELETE FROM messages WHERE folder_id = ? AND uid = ?"
+					   " RETURNING blob, blob_file", error_r);
+		if (s == NULL)
+			return STORE_FAIL;
+		sqlite3_bind_int64(s, 1, folder_id);
+		sqlite3_bind_int64(s, 2, uids[i]);
+		size_t got = 0;
+		struct blob_ref *one = index_collect_file_blobs(mb, s, &got);
+		if (sqlite3_changes(mb->db) == 0) {
+			free(one);
+			continue;
+		}
+		if (removed_uids != NULL)
+			removed_uids[removed] = uids[i];
+		removed++;
+		if (got > 0) {
+			*refs = xrealloc(*refs, (*nrefs + got) * sizeof(**refs));
+			memcpy(&(*refs)[*nrefs], one, got * sizeof(**refs));
+			*nrefs += got;
+		}
+		free(one);
+		s = index_stmt(mb, "INSERT OR REPLACE INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)",
+			 error_r);
+		if (s == NULL)
+			return STORE_FAIL;
+		sqlite3_bind_int64(s, 1, folder_id);
+		sqlite3_bind_int64(s, 2, uids[i]);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)modseq);
+		if (index_step_done(mb, s, error_r) < 0)
+			return STORE_FAIL;
+	}
+	if (removed > 0 && index_bump_folder(mb, folder_id, 0, modseq, error_r) < 0)
+		return STORE_FAIL;
+	*removed_r = removed;
+	return STORE_OK;
 }
 
 int mailbox_expunge(struct mailbox *mb, int64_t folder_id, const uint32_t *uids, size_t n,
@@ -917,52 +1087,19 @@ int mailbox_expunge(struct mailbox *mb, int64_t folder_id, const uint32_t *uids,
 	uint64_t modseq = 0;
 	struct blob_ref *refs = NULL;
 	size_t nrefs = 0;
-	int r = begin(mb, error_r) < 0 ? STORE_FAIL : folder_modseq(mb, folder_id, &modseq, error_r);
+	int r = index_begin(mb, error_r) < 0 ? STORE_FAIL : index_folder_modseq(mb, folder_id, &modseq, error_r);
 	modseq++;
 	size_t removed = 0;
-	for (size_t i = 0; i < n && r == STORE_OK; i++) {
-		sqlite3_stmt *s = stmt(mb, "DELETE FROM messages WHERE folder_id = ? AND uid = ?"
-					   " RETURNING blob, blob_file", error_r);
-		if (s == NULL) {
-			r = STORE_FAIL;
-			break;
-		}
-		sqlite3_bind_int64(s, 1, folder_id);
-		sqlite3_bind_int64(s, 2, uids[i]);
-		size_t got = 0;
-		struct blob_ref *one = collect_file_blobs(mb, s, &got);
-		if (sqlite3_changes(mb->db) == 0) {
-			free(one);
-			continue;
-		}
-		removed++;
-		if (got > 0) {
-			refs = xrealloc(refs, (nrefs + got) * sizeof(*refs));
-			memcpy(&refs[nrefs], one, got * sizeof(*refs));
-			nrefs += got;
-		}
-		free(one);
-		s = stmt(mb, "INSERT OR REPLACE INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)",
-			 error_r);
-		if (s == NULL) {
-			r = STORE_FAIL;
-			break;
-		}
-		sqlite3_bind_int64(s, 1, folder_id);
-		sqlite3_bind_int64(s, 2, uids[i]);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)modseq);
-		if (step_done(mb, s, error_r) < 0)
-			r = STORE_FAIL;
-	}
-	if (r == STORE_OK && removed > 0 && bump_folder(mb, folder_id, 0, modseq, error_r) < 0)
-		r = STORE_FAIL;
-	if (r == STORE_OK && commit(mb, error_r) < 0)
+	if (r == STORE_OK)
+		r = index_expunge_locked(mb, folder_id, uids, n, modseq, &refs, &nrefs, NULL, &removed,
+					 error_r);
+	if (r == STORE_OK && index_commit(mb, error_r) < 0)
 		r = STORE_FAIL;
 	if (r != STORE_OK)
-		rollback(mb);
+		index_rollback(mb);
 	mailbox_unlock(mb);
 	if (r == STORE_OK) {
-		release_blobs(mb, refs, nrefs);
+		index_release_blobs(mb, refs, nrefs);
 		if (removed > 0)
 			mailbox_notify(mb);
 	}
@@ -976,11 +1113,11 @@ int mailbox_copy(struct mailbox *mb, int64_t from_folder, const uint32_t *uids, 
 	mailbox_lock(mb);
 	struct pool *pool = pool_create("copy", 0);
 	struct store_folder to = { 0 };
-	int r = begin(mb, error_r) < 0 ? STORE_FAIL : folder_get_locked(mb, pool, to_folder, &to, error_r);
+	int r = index_begin(mb, error_r) < 0 ? STORE_FAIL : index_folder_get_locked(mb, pool, to_folder, &to, error_r);
 	uint32_t uid = to.uidnext;
 	uint64_t modseq = to.highestmodseq + 1;
 	for (size_t i = 0; i < n && r == STORE_OK; i++) {
-		sqlite3_stmt *s = stmt(mb,
+		sqlite3_stmt *s = index_stmt(mb,
 			"INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date,"
 			" saved, size, blob, blob_file, prefix, pop3_uidl, envelope, bodystructure, body,"
 			" headers) SELECT ?, ?, ?, flags, keywords, internal_date, ?, size, blob, blob_file,"
@@ -996,7 +1133,7 @@ int mailbox_copy(struct mailbox *mb, int64_t from_folder, const uint32_t *uids, 
 		sqlite3_bind_int64(s, 4, time_now());
 		sqlite3_bind_int64(s, 5, from_folder);
 		sqlite3_bind_int64(s, 6, uids[i]);
-		if (step_done(mb, s, error_r) < 0) {
+		if (index_step_done(mb, s, error_r) < 0) {
 			r = STORE_FAIL;
 			break;
 		}
@@ -1005,12 +1142,12 @@ int mailbox_copy(struct mailbox *mb, int64_t from_folder, const uint32_t *uids, 
 		if (sqlite3_changes(mb->db) > 0)
 			uid++;
 	}
-	if (r == STORE_OK && uid > to.uidnext && bump_folder(mb, to.id, uid, modseq, error_r) < 0)
+	if (r == STORE_OK && uid > to.uidnext && index_bump_folder(mb, to.id, uid, modseq, error_r) < 0)
 		r = STORE_FAIL;
-	if (r == STORE_OK && commit(mb, error_r) < 0)
+	if (r == STORE_OK && index_commit(mb, error_r) < 0)
 		r = STORE_FAIL;
 	if (r != STORE_OK)
-		rollback(mb);
+		index_rollback(mb);
 	mailbox_unlock(mb);
 	pool_destroy(&pool);
 	if (r == STORE_OK)

@@ -106,5 +106,52 @@ const char *store_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 /* index (store-index.c) */
 int index_open(struct mailbox *mb, bool create, const char **error_r);
 void index_close(struct mailbox *mb);
+/* A cached prepared statement, reset and ready to bind. */
+sqlite3_stmt *index_stmt(struct mailbox *mb, const char *sql, const char **error_r);
+int index_exec(struct mailbox *mb, const char *sql, const char **error_r);
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK (when a transaction is open). */
+int index_begin(struct mailbox *mb, const char **error_r);
+int index_commit(struct mailbox *mb, const char **error_r);
+void index_rollback(struct mailbox *mb);
+int index_step_done(struct mailbox *mb, sqlite3_stmt *s, const char **error_r);
+int64_t index_meta_get(struct mailbox *mb, const char *key, const char **error_r);
+/* "inbox/x" -> "INBOX/x" (into tmp); other names unchanged. */
+const char *index_canonical(struct pool *pool, const char *name, char *tmp, size_t size);
+int index_folder_get_locked(struct mailbox *mb, struct pool *pool, const char *name,
+			    struct store_folder *f_r, const char **error_r);
+int index_bump_folder(struct mailbox *mb, int64_t folder_id, uint32_t uidnext, uint64_t modseq,
+		      const char **error_r);
+/* The columns index_folder_row() reads, in its order. */
+#define FOLDER_COLS "id, name, special_use, uidvalidity, uidnext, highestmodseq, messages," \
+	" unseen, deleted, bytes," \
+	" EXISTS (SELECT 1 FROM subscriptions s WHERE s.name = folders.name)," \
+	" keywords, first_recent," \
+	" (SELECT count(*) FROM messages m WHERE m.folder_id = folders.id" \
+	"  AND m.uid >= folders.first_recent)"
+void index_folder_row(sqlite3_stmt *s, struct pool *pool, struct store_folder *f);
+
+struct blob_ref {
+	char id[65];
+};
+/* File blobs of the rows a DELETE ... RETURNING blob, blob_file yields
+ * (malloc'd). */
+struct blob_ref *index_collect_file_blobs(struct mailbox *mb, sqlite3_stmt *s, size_t *n_r);
+/* After the commit: drops the owner's links nothing refers to any more. */
+void index_release_blobs(struct mailbox *mb, struct blob_ref *refs, size_t n);
+int index_folder_modseq(struct mailbox *mb, int64_t folder_id, uint64_t *modseq_r,
+			const char **error_r);
+/* Inside a transaction: removes the listed messages, records them as
+ * expunged at modseq and bumps the folder's HIGHESTMODSEQ; file blobs
+ * to release are added to *refs; the UIDs really removed go to
+ * removed_uids (n entries, may be NULL). */
+int index_expunge_locked(struct mailbox *mb, int64_t folder_id, const uint32_t *uids, size_t n,
+			 uint64_t modseq, struct blob_ref **refs, size_t *nrefs, uint32_t *removed_uids,
+			 size_t *removed_r, const char **error_r);
+
+/* IMAP support (store-imap.c) */
+/* Adds keywords (space-separated, may be NULL) that the folder has not
+ * seen yet to its list, inside the caller's transaction. */
+int index_folder_add_keywords(struct mailbox *mb, struct pool *pool, const struct store_folder *f,
+			      const char *keywords, const char **error_r);
 
 #endif

@@ -104,6 +104,10 @@ struct store_folder {
 	uint32_t messages, unseen, deleted;
 	uint64_t bytes;           /* uncompressed */
 	bool subscribed;
+	const char *keywords;     /* keywords used in the folder, space-separated ("" none) */
+	uint32_t first_recent;    /* UIDs from here on are \Recent for the next session that
+				   * selects the folder read-write */
+	uint32_t recent;          /* how many messages those are */
 };
 
 int mailbox_folder_list(struct mailbox *mb, struct pool *pool,
@@ -209,6 +213,123 @@ int mailbox_expunge(struct mailbox *mb, int64_t folder_id, const uint32_t *uids,
 /* Copies messages to another folder (same owner): blobs are shared. */
 int mailbox_copy(struct mailbox *mb, int64_t from_folder, const uint32_t *uids, size_t n,
 		 const char *to_folder, uint32_t *new_uids_r, const char **error_r);
+
+/* --- IMAP support --- */
+
+/* A folder by its id; STORE_NOTFOUND when it was deleted. */
+int mailbox_folder_get_id(struct mailbox *mb, struct pool *pool, int64_t id,
+			  struct store_folder *f_r, const char **error_r);
+/* Subscribed names in name order, also of folders that no longer exist
+ * (RFC 3501 6.3.6).  Unsubscribing such a name with
+ * mailbox_folder_subscribe() works; subscribing needs the folder. */
+int mailbox_subscriptions(struct mailbox *mb, struct pool *pool, const char ***names_r,
+			  size_t *n_r, const char **error_r);
+
+/* A message's changeable state. */
+struct store_change {
+	uint32_t uid;
+	uint32_t flags;
+	uint64_t modseq;
+	const char *keywords;     /* "" none */
+};
+
+/* What changed in a folder since a session looked at it last, read in
+ * one transaction so that the parts agree. */
+struct store_sync {
+	/* in */
+	int64_t folder_id;
+	uint32_t uidnext;         /* UIDs from here on are new to the session */
+	uint64_t modseq;          /* changes of known UIDs after this (0: none wanted) */
+	bool claim_recent;        /* take the \Recent messages (read-write sessions) */
+	/* out */
+	struct store_folder folder;
+	uint32_t *new_uids;       /* ascending, malloc'd (store_sync_free) */
+	size_t n_new;
+	uint32_t *expunged;       /* known UIDs expunged after modseq, ascending, malloc'd */
+	size_t n_expunged;
+	struct store_change *changed; /* known UIDs changed after modseq, ascending (pool) */
+	size_t n_changed;
+	uint32_t recent_lo, recent_hi; /* UIDs [lo, hi) became \Recent for this session */
+};
+/* STORE_NOTFOUND when the folder was deleted. */
+int mailbox_sync(struct mailbox *mb, struct pool *pool, struct store_sync *s, const char **error_r);
+void store_sync_free(struct store_sync *s);
+
+/* Messages changed (flags or added) after modseq with UID in [lo, hi],
+ * ascending (CONDSTORE/QRESYNC). */
+int mailbox_changes(struct mailbox *mb, struct pool *pool, int64_t folder_id, uint64_t modseq,
+		    uint32_t uid_lo, uint32_t uid_hi, struct store_change **ch_r, size_t *n_r,
+		    const char **error_r);
+/* UIDs in [lo, hi] expunged after modseq, ascending, malloc'd (VANISHED). */
+int mailbox_expunged(struct mailbox *mb, int64_t folder_id, uint64_t modseq, uint32_t uid_lo,
+		     uint32_t uid_hi, uint32_t **uids_r, size_t *n_r, const char **error_r);
+
+/* Which columns mailbox_query() reads besides the cheap ones (uid,
+ * modseq, flags, keywords, internal date, size). */
+#define STORE_WANT_CACHE 0x1  /* envelope, bodystructure, body, headers */
+#define STORE_WANT_BLOB 0x2   /* what mailbox_message_read() needs */
+
+struct store_query {
+	int64_t folder_id;
+	uint32_t uid_lo, uid_hi;
+	uint64_t changedsince;    /* only MODSEQ above this (0: all) */
+	unsigned int want;
+	size_t limit;             /* at most this many rows, lowest UIDs first (0: all) */
+};
+/* Calls fn for each message in UID order (rows are read first, so fn may
+ * call the store).  fn returning -1 stops with STORE_FAIL. */
+int mailbox_query(struct mailbox *mb, struct pool *pool, const struct store_query *q,
+		  int (*fn)(const struct store_message *m, void *ctx), void *ctx,
+		  const char **error_r);
+
+/* STORE of flags and keywords. */
+struct store_flags_op {
+	int mode;                 /* 1 add, -1 remove, 0 replace */
+	uint32_t flags;
+	const char *keywords;     /* space-separated, NULL or "" for none */
+	bool conditional;         /* UNCHANGEDSINCE given */
+	uint64_t unchangedsince;
+};
+
+enum store_flags_status {
+	STORE_FLAGS_CHANGED,
+	STORE_FLAGS_UNCHANGED,    /* already so: MODSEQ kept */
+	STORE_FLAGS_MODIFIED,     /* changed after UNCHANGEDSINCE: not touched */
+	STORE_FLAGS_GONE,         /* expunged meanwhile */
+};
+
+struct store_flags_result {
+	uint32_t uid;
+	enum store_flags_status status;
+	uint32_t flags;           /* the state after the operation */
+	const char *keywords;
+	uint64_t modseq;
+};
+
+/* Applies op to each UID atomically (one transaction, one new MODSEQ for
+ * every message changed); res has n entries.  Keywords are compared
+ * without case and kept in the spelling the folder saw first. */
+int mailbox_flags_store(struct mailbox *mb, struct pool *pool, int64_t folder_id,
+			const uint32_t *uids, size_t n, const struct store_flags_op *op,
+			struct store_flags_result *res, const char **error_r);
+
+/* EXPUNGE: removes the messages flagged \Deleted (only those among uids
+ * when uids is not NULL: UID EXPUNGE).  *expunged_r: the UIDs removed,
+ * ascending, malloc'd. */
+int mailbox_expunge_deleted(struct mailbox *mb, int64_t folder_id, const uint32_t *uids, size_t n,
+			    uint32_t **expunged_r, size_t *n_r, const char **error_r);
+
+struct store_copy {
+	uint64_t quota;           /* the owner's limit; 0 = none */
+	bool move;                /* MOVE: expunge from the source in the same transaction */
+};
+/* COPY and MOVE within the owner; the target folder learns the
+ * keywords.  new_uids_r[i] = 0 when uids[i] no longer exists;
+ * *uidvalidity_r is the target's (COPYUID).  STORE_NOTFOUND for a
+ * missing target, STORE_QUOTA when the copies would not fit. */
+int mailbox_copy_ex(struct mailbox *mb, int64_t from_folder, const uint32_t *uids, size_t n,
+		    const char *to_folder, const struct store_copy *c, uint32_t *new_uids_r,
+		    uint32_t *uidvalidity_r, const char **error_r);
 
 /* --- delivery of one message to several owners --- */
 

@@ -343,6 +343,164 @@ static void change_notification(void **state)
 	store_mailbox_close(&mb);
 }
 
+/* --- IMAP support --- */
+
+static struct store_folder folder(struct mailbox *mb, const char *name)
+{
+	struct store_folder f;
+	const char *e;
+	if (mailbox_folder_get(mb, pool, name, &f, &e) != STORE_OK)
+		fail_msg("%s", e);
+	return f;
+}
+
+static void imap_sync_and_recent(void **state)
+{
+	(void)state;
+	struct mailbox *mb = open_mb("example.test/sync");
+	const char *e;
+	for (int i = 0; i < 3; i++)
+		append(mb, NULL, "Subject: s\r\n\r\nx\r\n", 0, STORE_OK);
+	struct store_folder in = folder(mb, "INBOX");
+	assert_int_equal(in.recent, 3);
+	/* a SELECT: everything is new, and \Recent goes to this session */
+	struct store_sync s = { .folder_id = in.id, .uidnext = 1, .claim_recent = true };
+	assert_int_equal(mailbox_sync(mb, pool, &s, &e), STORE_OK);
+	assert_int_equal(s.n_new, 3);
+	assert_int_equal(s.new_uids[2], 3);
+	assert_int_equal(s.recent_lo, 1);
+	assert_int_equal(s.recent_hi, 4);
+	uint64_t ms = s.folder.highestmodseq;
+	store_sync_free(&s);
+	/* the next session sees none of them as recent */
+	assert_int_equal(folder(mb, "INBOX").recent, 0);
+	/* a flag change and an expunge and a delivery since */
+	uint32_t one[] = { 1 }, two[] = { 2 };
+	struct store_flags_op op = { .mode = 1, .flags = STORE_FLAG_DELETED, .keywords = "$Junk foo" };
+	struct store_flags_result res[1];
+	assert_int_equal(mailbox_flags_store(mb, pool, in.id, two, 1, &op, res, &e), STORE_OK);
+	assert_int_equal(res[0].status, STORE_FLAGS_CHANGED);
+	assert_string_equal(res[0].keywords, "$Junk foo");
+	op = (struct store_flags_op){ .mode = 1, .flags = STORE_FLAG_SEEN };
+	assert_int_equal(mailbox_flags_store(mb, pool, in.id, one, 1, &op, res, &e), STORE_OK);
+	uint32_t *gone;
+	size_t ngone;
+	assert_int_equal(mailbox_expunge_deleted(mb, in.id, NULL, 0, &gone, &ngone, &e), STORE_OK);
+	assert_int_equal(ngone, 1);
+	assert_int_equal(gone[0], 2);
+	free(gone);
+	append(mb, NULL, "Subject: s\r\n\r\ny\r\n", 0, STORE_OK);
+	s = (struct store_sync){ .folder_id = in.id, .uidnext = 4, .modseq = ms, .claim_recent = true };
+	assert_int_equal(mailbox_sync(mb, pool, &s, &e), STORE_OK);
+	assert_int_equal(s.n_new, 1);
+	assert_int_equal(s.new_uids[0], 4);
+	assert_int_equal(s.n_expunged, 1);
+	assert_int_equal(s.expunged[0], 2);
+	assert_int_equal(s.n_changed, 1);
+	assert_int_equal(s.changed[0].uid, 1);
+	assert_int_equal(s.changed[0].flags, STORE_FLAG_SEEN);
+	assert_int_equal(s.recent_lo, 4);
+	assert_string_equal(s.folder.keywords, "$Junk foo");
+	store_sync_free(&s);
+	/* CONDSTORE: UNCHANGEDSINCE below the message's MODSEQ fails it */
+	struct store_change *ch;
+	size_t nch;
+	assert_int_equal(mailbox_changes(mb, pool, in.id, 0, 1, 10, &ch, &nch, &e), STORE_OK);
+	assert_int_equal(nch, 3);
+	op = (struct store_flags_op){ .mode = 0, .flags = 0, .keywords = "FOO bar", .conditional = true,
+				      .unchangedsince = ch[0].modseq - 1 };
+	assert_int_equal(mailbox_flags_store(mb, pool, in.id, one, 1, &op, res, &e), STORE_OK);
+	assert_int_equal(res[0].status, STORE_FLAGS_MODIFIED);
+	op.unchangedsince = ch[0].modseq;
+	assert_int_equal(mailbox_flags_store(mb, pool, in.id, one, 1, &op, res, &e), STORE_OK);
+	assert_int_equal(res[0].status, STORE_FLAGS_CHANGED);
+	/* the folder's spelling of a keyword wins */
+	assert_string_equal(res[0].keywords, "foo bar");
+	assert_int_equal(mailbox_flags_store(mb, pool, in.id, one, 1, &op, res, &e), STORE_OK);
+	assert_int_equal(res[0].status, STORE_FLAGS_MODIFIED);
+	op.conditional = false;
+	assert_int_equal(mailbox_flags_store(mb, pool, in.id, one, 1, &op, res, &e), STORE_OK);
+	assert_int_equal(res[0].status, STORE_FLAGS_UNCHANGED);
+	uint32_t *vanished;
+	size_t nv;
+	assert_int_equal(mailbox_expunged(mb, in.id, 0, 1, 100, &vanished, &nv, &e), STORE_OK);
+	assert_int_equal(nv, 1);
+	free(vanished);
+	store_mailbox_close(&mb);
+}
+
+static int count_msg(const struct store_message *m, void *ctx)
+{
+	size_t *n = ctx;
+	assert_non_null(m->cache.envelope);
+	(*n)++;
+	return 0;
+}
+
+static void imap_copy_move_query(void **state)
+{
+	(void)state;
+	struct mailbox *mb = open_mb("example.test/copy");
+	const char *e;
+	const char *m = "Subject: c\r\n\r\n0123456789\r\n";
+	uint64_t len = strlen(m);
+	struct store_blob blob;
+	assert_int_equal(store_blob_put(st, m, len, &blob, &e), STORE_OK);
+	struct pool *cp = pool_create("c", 0);
+	struct store_append a = { .keywords = "kw1" };
+	store_cache_compute(cp, m, len, &a.cache);
+	uint32_t uid;
+	assert_int_equal(mailbox_append(mb, &blob, &a, &uid, &e), STORE_OK);
+	assert_int_equal(mailbox_append(mb, &blob, &a, &uid, &e), STORE_OK);
+	struct store_folder in = folder(mb, "INBOX");
+	uint32_t uids[] = { 1, 2, 77 }, nu[3], uv;
+	/* over quota: nothing copied */
+	struct store_copy c = { .quota = len * 3 };
+	assert_int_equal(mailbox_copy_ex(mb, in.id, uids, 3, "Archive", &c, nu, &uv, &e), STORE_QUOTA);
+	assert_int_equal(folder(mb, "Archive").messages, 0);
+	c.quota = len * 4;
+	assert_int_equal(mailbox_copy_ex(mb, in.id, uids, 3, "Archive", &c, nu, &uv, &e), STORE_OK);
+	assert_int_equal(nu[0], 1);
+	assert_int_equal(nu[1], 2);
+	assert_int_equal(nu[2], 0);
+	assert_int_equal(uv, folder(mb, "Archive").uidvalidity);
+	assert_string_equal(folder(mb, "Archive").keywords, "kw1");
+	assert_int_equal(mailbox_copy_ex(mb, in.id, uids, 1, "Nope", &c, nu, &uv, &e), STORE_NOTFOUND);
+	/* move: gone from the source, recorded as expunged */
+	c = (struct store_copy){ .move = true, .quota = 1 };
+	assert_int_equal(mailbox_copy_ex(mb, in.id, uids, 1, "Trash", &c, nu, &uv, &e), STORE_OK);
+	in = folder(mb, "INBOX");
+	assert_int_equal(in.messages, 1);
+	assert_int_equal(folder(mb, "Trash").messages, 1);
+	/* query with the cached columns, limited */
+	size_t n = 0;
+	struct store_query q = { .folder_id = folder(mb, "Archive").id, .uid_lo = 1, .uid_hi = 10,
+				 .want = STORE_WANT_CACHE, .limit = 1 };
+	assert_int_equal(mailbox_query(mb, pool, &q, count_msg, &n, &e), STORE_OK);
+	assert_int_equal(n, 1);
+	/* subscriptions outlive folders */
+	assert_int_equal(mailbox_folder_create(mb, "Sub", NULL, &e), STORE_OK);
+	assert_int_equal(mailbox_folder_subscribe(mb, "Sub", true, &e), STORE_OK);
+	assert_int_equal(mailbox_folder_delete(mb, "Sub", &e), STORE_OK);
+	const char **names;
+	size_t nn;
+	assert_int_equal(mailbox_subscriptions(mb, pool, &names, &nn, &e), STORE_OK);
+	bool found = false;
+	for (size_t i = 0; i < nn; i++)
+		found = found || strcmp(names[i], "Sub") == 0;
+	assert_true(found);
+	assert_int_equal(mailbox_folder_subscribe(mb, "Sub", false, &e), STORE_OK);
+	assert_int_equal(mailbox_folder_subscribe(mb, "Sub", true, &e), STORE_NOTFOUND);
+	/* RENAME INBOX: the messages move, INBOX stays and is empty */
+	assert_int_equal(mailbox_folder_rename(mb, "INBOX", "Old", &e), STORE_OK);
+	assert_int_equal(folder(mb, "INBOX").messages, 0);
+	assert_int_equal(folder(mb, "Old").messages, 1);
+	struct store_check_report r;
+	assert_int_equal(mailbox_check(mb, &r, false, &e), STORE_OK);
+	pool_destroy(&cp);
+	store_mailbox_close(&mb);
+}
+
 int main(void)
 {
 	config_register(store_config_keys);
@@ -354,6 +512,8 @@ int main(void)
 		cmocka_unit_test(mailbox_created_by_two_writers),
 		cmocka_unit_test(message_read_roundtrip),
 		cmocka_unit_test(change_notification),
+		cmocka_unit_test(imap_sync_and_recent),
+		cmocka_unit_test(imap_copy_move_query),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
