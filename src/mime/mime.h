@@ -407,4 +407,120 @@ void mime_imap_section_data(struct buf *out, const struct mime_section *section,
 void mime_imap_partial(uint64_t size, uint64_t origin, uint64_t count,
 		       uint64_t *offset_r, uint64_t *len_r);
 
+/*
+ * ===================================================================
+ * HTML rendering and URI extraction for the filter (issue 7).
+ *
+ * These follow SpamAssassin 4.0 (Mail::SpamAssassin::HTML over
+ * HTML::Parser, and PerMsgStatus/Util for URIs) byte for byte where the
+ * rules can see it, so that SpamAssassin's rule set hits the same text.
+ * Pure, allocate from the caller's pool, never fail on content.
+ * ===================================================================
+ */
+
+/* Tags that can carry a URI (SpamAssassin's uri "types"). */
+enum mime_html_tag {
+	MIME_HTML_TAG_A = 1 << 0,
+	MIME_HTML_TAG_AREA = 1 << 1,
+	MIME_HTML_TAG_LINK = 1 << 2,
+	MIME_HTML_TAG_IMG = 1 << 3,
+	MIME_HTML_TAG_FRAME = 1 << 4,
+	MIME_HTML_TAG_IFRAME = 1 << 5,
+	MIME_HTML_TAG_EMBED = 1 << 6,
+	MIME_HTML_TAG_SCRIPT = 1 << 7,
+	MIME_HTML_TAG_FORM = 1 << 8,
+	MIME_HTML_TAG_BASE = 1 << 9,
+	MIME_HTML_TAG_BGSOUND = 1 << 10,
+	MIME_HTML_TAG_META = 1 << 11,
+	MIME_HTML_TAG_BODY = 1 << 12,
+	MIME_HTML_TAG_TABLE = 1 << 13,
+	MIME_HTML_TAG_TR = 1 << 14,
+	MIME_HTML_TAG_TD = 1 << 15,
+};
+
+struct mime_html_uri {
+	const char *uri;             /* resolved against <base href> */
+	unsigned tags;               /* enum mime_html_tag */
+	const char **anchor_text;    /* text inside each <a> pointing here */
+	size_t n_anchor_text;
+};
+
+/* How often a tag was opened minus closed (never below 0). */
+struct mime_html_tag_count {
+	const char *tag;             /* lower case */
+	int inside;
+};
+
+struct mime_html_result {
+	/* everything rendered; the visible and the invisible parts (text
+	   in a font too small, in the background colour, display:none) */
+	const char *text;
+	size_t text_len;
+	const char *visible;
+	size_t visible_len;
+	const char *invisible;
+	size_t invisible_len;
+
+	struct mime_html_uri *uris;  /* first-seen order */
+	size_t n_uris;
+	bool uri_truncated;
+	const char **anchors;        /* text of each <a>, in order */
+	size_t n_anchors;
+	const char **titles;
+	size_t n_titles;
+	const char **comments;
+	size_t n_comments;
+	const char **scripts;
+	size_t n_scripts;
+	struct mime_html_tag_count *inside;
+	size_t n_inside;
+	const char *charsets;        /* from <meta http-equiv=Content-Type>, or NULL */
+
+	/* statistics (HTML.pm's results) */
+	size_t length;               /* input bytes */
+	unsigned tags, elements, tags_seen, elements_seen;
+	unsigned closed_extra, obfuscation, backhair_count;
+	bool closed_html, closed_body;
+	double image_area;
+	int min_size, max_size;
+	bool font_low_contrast, font_invalid_color, font_face_bad;
+	bool form_action_mailto, embeds;
+};
+
+/* Renders HTML to text.  utf8_chars: the input is known-valid UTF-8
+   text (SpamAssassin decodes us-ascii/utf-8 declared parts that are
+   valid UTF-8 to characters); otherwise bytes of an unknown charset. */
+void mime_html_render(struct pool *pool, const char *html, size_t len,
+		      bool utf8_chars, struct mime_html_result *r);
+/* "#rrggbb" for an HTML colour (names, #rgb, rgb(...)), or "invalid". */
+const char *mime_html_color(struct pool *pool, const char *value);
+/* Resolves a relative URI against a base (RFC 3986 merge, as HTML.pm's
+   target_uri(); a schemeless www./ftp. authority gets http:/ftp:). */
+char *mime_uri_resolve(struct pool *pool, const char *base, const char *rel);
+
+/* URIs in plain text the way SpamAssassin (and Thunderbird) find them:
+   with a scheme, www./ftp. hosts, bare host names with a valid TLD,
+   and e-mail addresses.  is_tld decides which TLDs count. */
+struct mime_text_uri {
+	const char *uri;             /* with http://, mailto: ... added */
+	const char *raw;             /* as found */
+	bool schemeless, unlinked;
+};
+size_t mime_uri_find_text(struct pool *pool, const char *text, size_t len,
+			  bool (*is_tld)(void *ctx, const char *tld, size_t len),
+			  void *ctx, struct mime_text_uri **uris_r);
+
+/* SpamAssassin's uri_list_canonicalize(): the URI and its cleaned
+   variants (percent-decoding, host obfuscations, numeric IPs, embedded
+   redirect targets).  redirect(ctx, uri) returns a redirect target or
+   NULL (the configured redirector patterns); is_domain_valid tells
+   whether a bare word host is a real domain.  Results are unique. */
+size_t mime_uri_canonicalize(struct pool *pool, const char *uri,
+			     const char *(*redirect)(void *ctx, struct pool *pool,
+						     const char *uri),
+			     bool (*is_domain_valid)(void *ctx, const char *host),
+			     void *ctx, const char ***out_r);
+/* url_encode() of Util.pm: percent-escapes decoded where harmless. */
+char *mime_uri_url_encode(struct pool *pool, const char *uri);
+
 #endif

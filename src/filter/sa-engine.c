@@ -1,0 +1,662 @@
+/*
+ * Loading an engine: the rule files in order, then what SpamAssassin
+ * does in finish_parsing(): default scores (1.0, 0.01 for T_ rules,
+ * negative for `nice`), ReplaceTags, meta compilation with
+ * rules_matching(), eval arguments, and which rules can hit at all in
+ * score set 0 (score not 0, not a network or Bayes test, supported).
+ * Then the run lists, the header requests, the prefilters and the JIT.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "filter/sa-private.h"
+#include "lib/hash.h"
+#include "lib/pool.h"
+#include "lib/util.h"
+
+/* Debian 12's /etc/spamassassin/ *.pre with init.pre: what
+   `spamassassin` loads there, and so what the parity run compares with. */
+const char *const sa_default_plugins[] = {
+	"URIDNSBL", "SPF", "Pyzor", "Razor2", "SpamCop", "AutoLearnThreshold",
+	"WelcomeListSubject", "MIMEHeader", "ReplaceTags", "DKIM", "Check",
+	"HTTPSMismatch", "URIDetail", "Bayes", "BodyEval", "DNSEval", "HTMLEval",
+	"HeaderEval", "MIMEEval", "RelayEval", "URIEval", "WLBLEval", "VBounce",
+	"ImageInfo", "FreeMail", "AskDNS", "HashBL", "DMARC", NULL,
+};
+
+bool sa_glob_match(const char *g, const char *s)
+{
+	/* * and ? only, case-sensitive (callers lower-case) */
+	const char *star = NULL, *ss = NULL;
+	while (*s != '\0') {
+		if (*g == '?' || *g == *s) {
+			g++;
+			s++;
+		} else if (*g == '*') {
+			star = g++;
+			ss = s;
+		} else if (star != NULL) {
+			g = star + 1;
+			s = ++ss;
+		} else {
+			return false;
+		}
+	}
+	while (*g == '*')
+		g++;
+	return *g == '\0';
+}
+
+bool sa_is_tld(const struct sa_engine *e, const char *s, size_t len)
+{
+	char buf[64];
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = ascii_lower(s[i]);
+	buf[len] = '\0';
+	return hash_get(e->tlds, buf, len) != NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *read_file(const char *path, size_t *len_r)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *data;
+	size_t got = 0;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return NULL;
+	}
+	data = xmalloc((size_t)st.st_size + 1);
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	data[got] = '\0';
+	*len_r = got;
+	return data;
+}
+
+/* Every *.cf of dir, in C order.  -1 when dir cannot be opened. */
+static int load_dir(struct sa_engine *e, const char *dir, size_t *nfiles_r)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+
+	*nfiles_r = 0;
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		if (l < 4 || strcmp(de->d_name + l - 3, ".cf") != 0 || de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			names = xrealloc(names, sizeof(char *) * cap);
+		}
+		names[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		char path[4096];
+		size_t len;
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		char *text = read_file(path, &len);
+		if (text == NULL) {
+			e->cur_file = path;
+			e->cur_line = 0;
+			sa_warn(e, "cannot read: %s", strerror(errno));
+		} else {
+			sa_conf_parse(e, path, text, len);
+			(*nfiles_r)++;
+			free(text);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+/* pack_eval_args(): 'quoted', "quoted" or bare [\d.:A-Za-z-]+ values
+   separated by commas. */
+static int eval_args(struct pool *pool, const char *args, char ***argv_r, unsigned *n_r)
+{
+	const char *p = args;
+	char **v = NULL;
+	unsigned n = 0;
+
+	*argv_r = NULL;
+	*n_r = 0;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return 0;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		char *val;
+		if (*p == '\'' || *p == '"') {
+			char q = *p++;
+			/* (.*?) \1 followed by \s* (, | $): the shortest that works */
+			const char *e = p;
+			for (;;) {
+				e = strchr(e, q);
+				if (e == NULL)
+					return -1;
+				const char *t = e + 1;
+				while (*t == ' ' || *t == '\t')
+					t++;
+				if (*t == ',' || *t == '\0')
+					break;
+				e++;
+			}
+			val = pool_strndup(pool, p, (size_t)(e - p));
+			p = e + 1;
+		} else {
+			const char *s = p;
+			while ((*p >= '0' && *p <= '9') || *p == '.' || *p == ':' || *p == '-' ||
+			       (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
+				p++;
+			if (p == s)
+				return -1;
+			val = pool_strndup(pool, s, (size_t)(p - s));
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == ',') {
+			p++;
+			while (*p == ' ' || *p == '\t')
+				p++;
+		} else if (*p != '\0') {
+			return -1;
+		}
+		v = pool_realloc(pool, v, sizeof(char *) * n, sizeof(char *) * (n + 1));
+		v[n++] = val;
+	}
+	*argv_r = v;
+	*n_r = n;
+	return 0;
+}
+
+static void parse_tflags(struct sa_rule *r)
+{
+	const char *p = r->tflags_str;
+	r->tflags = 0;
+	r->maxhits = 0;
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		const char *s = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t')
+			p++;
+		size_t l = (size_t)(p - s);
+		if (l == 4 && strncmp(s, "nice", 4) == 0)
+			r->tflags |= SA_TF_NICE;
+		else if (l == 8 && strncmp(s, "multiple", 8) == 0)
+			r->tflags |= SA_TF_MULTIPLE;
+		else if (l == 3 && strncmp(s, "net", 3) == 0)
+			r->tflags |= SA_TF_NET;
+		else if (l == 5 && strncmp(s, "learn", 5) == 0)
+			r->tflags |= SA_TF_LEARN;
+		else if (l == 9 && strncmp(s, "nosubject", 9) == 0)
+			r->tflags |= SA_TF_NOSUBJECT;
+		else if (l == 8 && strncmp(s, "userconf", 8) == 0)
+			r->tflags |= SA_TF_USERCONF;
+		else if (l > 8 && strncmp(s, "maxhits=", 8) == 0)
+			r->maxhits = (unsigned)strtoul(s + 8, NULL, 10);
+	}
+}
+
+/* rules_matching(GLOB) -> ( R1+R2+... ) over every rule but self. */
+static char *expand_rules_matching(struct sa_engine *e, const struct sa_rule *self,
+				   const char *expr)
+{
+	struct buf b;
+	const char *p = expr;
+	buf_init_pool(&b, e->pool, 0);
+	for (;;) {
+		const char *f = strstr(p, "rules_matching(");
+		if (f == NULL || (f > expr && (f[-1] == '_' || (f[-1] >= 'a' && f[-1] <= 'z') ||
+					       (f[-1] >= 'A' && f[-1] <= 'Z') || (f[-1] >= '0' && f[-1] <= '9')))) {
+			break;
+		}
+		const char *c = strchr(f, ')');
+		if (c == NULL)
+			break;
+		char *glob = pool_strndup(e->pool, f + 15, (size_t)(c - f - 15));
+		str_trim(glob);
+		buf_append(&b, p, (size_t)(f - p));
+		/* sorted names, as SpamAssassin joins them */
+		char **names = NULL;
+		size_t n = 0;
+		for (size_t i = 0; i < e->n_rules; i++) {
+			const struct sa_rule *r = e->rules[i];
+			if (r == self || !sa_glob_match(glob, r->name))
+				continue;
+			names = pool_realloc(e->pool, names, sizeof(char *) * n, sizeof(char *) * (n + 1));
+			names[n++] = (char *)r->name;
+		}
+		qsort(names, n, sizeof(char *), cmp_str);
+		buf_append_str(&b, " (");
+		if (n == 0)
+			buf_append_str(&b, "0");
+		for (size_t i = 0; i < n; i++) {
+			if (i > 0)
+				buf_append_c(&b, '+');
+			buf_append_str(&b, names[i]);
+		}
+		buf_append_str(&b, ") ");
+		p = c + 1;
+	}
+	buf_append_str(&b, p);
+	return (char *)buf_cstr(&b);
+}
+
+struct resolve_ctx {
+	struct sa_engine *e;
+	struct sa_rule *r;
+	unsigned *deps;
+	unsigned n_deps;
+};
+
+static void resolve_name(void *ctx, const char *name, unsigned *slot)
+{
+	struct resolve_ctx *rc = ctx;
+	struct sa_rule *d = sa_rule_get(rc->e, name);
+	*slot = d != NULL ? d->idx : ~0u;
+	if (d != NULL) {
+		rc->deps = pool_realloc(rc->e->pool, rc->deps, sizeof(unsigned) * rc->n_deps,
+					sizeof(unsigned) * (rc->n_deps + 1));
+		rc->deps[rc->n_deps++] = d->idx;
+	}
+}
+
+static void add_unsupported(struct sa_engine *e, struct hash *groups,
+			    const char *what, const char *why, const char *rule)
+{
+	struct sa_unsupported *u = hash_get_str(groups, what);
+	if (u == NULL) {
+		e->unsupported = pool_realloc(e->pool, e->unsupported,
+					      sizeof(*e->unsupported) * e->n_unsupported,
+					      sizeof(*e->unsupported) * (e->n_unsupported + 1));
+		u = &e->unsupported[e->n_unsupported++];
+		memset(u, 0, sizeof(*u));
+		u->what = pool_strdup(e->pool, what);
+		u->why = why;
+		/* pointers move on realloc: index by position */
+		hash_put(groups, what, strlen(what), (void *)(uintptr_t)e->n_unsupported);
+	} else {
+		u = &e->unsupported[(uintptr_t)u - 1];
+	}
+	const char **rules = (const char **)u->rules;
+	rules = pool_realloc(e->pool, rules, sizeof(char *) * u->n_rules,
+			     sizeof(char *) * (u->n_rules + 1));
+	rules[u->n_rules++] = rule;
+	u->rules = rules;
+}
+
+static int hreq_slot(struct sa_engine *e, const struct sa_rule *r, const char *name,
+		     unsigned mods)
+{
+	for (size_t i = 0; i < e->n_hreqs; i++)
+		if (e->hreqs[i].mods == mods && strcmp(e->hreqs[i].name, name) == 0)
+			return (int)i;
+	if (e->n_hreqs == e->cap_hreqs) {
+		size_t nc = e->cap_hreqs ? e->cap_hreqs * 2 : 64;
+		e->hreqs = pool_realloc(e->pool, e->hreqs, sizeof(*e->hreqs) * e->cap_hreqs,
+					sizeof(*e->hreqs) * nc);
+		e->cap_hreqs = nc;
+	}
+	struct sa_hreq *h = &e->hreqs[e->n_hreqs];
+	memset(h, 0, sizeof(*h));
+	h->name = name;
+	h->mods = mods;
+	(void)r;
+	return (int)e->n_hreqs++;
+}
+
+static void run_add(struct sa_engine *e, enum sa_type t, unsigned idx)
+{
+	e->run[t] = pool_realloc(e->pool, e->run[t], sizeof(unsigned) * e->n_run[t],
+				 sizeof(unsigned) * (e->n_run[t] + 1));
+	e->run[t][e->n_run[t]++] = idx;
+}
+
+/* Depth-first order of metas; cycles are excluded like SpamAssassin's
+   "unsolved meta dependencies". */
+static bool meta_visit(struct sa_engine *e, unsigned idx, uint8_t *state)
+{
+	struct sa_rule *r = e->rules[idx];
+	if (state[idx] == 2)
+		return true;
+	if (state[idx] == 1)
+		return false;
+	state[idx] = 1;
+	for (unsigned i = 0; i < r->n_deps; i++) {
+		struct sa_rule *d = e->rules[r->deps[i]];
+		if (d->type == SA_T_META && d->enabled && !meta_visit(e, d->idx, state)) {
+			state[idx] = 3;
+			return false;
+		}
+	}
+	state[idx] = 2;
+	e->metas[e->n_metas++] = idx;
+	return true;
+}
+
+static void finish(struct sa_engine *e)
+{
+	struct hash *groups = hash_create(64);
+
+	for (size_t i = 0; i < e->n_rules; i++) {
+		struct sa_rule *r = e->rules[i];
+		double *sc = hash_get_str(e->scores, r->name);
+		r->tflags_str = hash_get_str(e->tflags, r->name);
+		parse_tflags(r);
+		r->describe = hash_get_str(e->describes, r->name);
+		int *pr = hash_get_str(e->priorities, r->name);
+		r->priority = pr != NULL ? *pr : 0;
+		if (sc != NULL) {
+			r->score = *sc;
+			r->has_score = true;
+		} else {
+			r->score = strncmp(r->name, "T_", 2) == 0 ? 0.01 : 1.0;
+			if (r->tflags & SA_TF_NICE)
+				r->score = -r->score;
+		}
+		/* ReplaceTags */
+		if (r->re.code != NULL && hash_get_str(e->replace_rules, r->name) != NULL &&
+		    r->type != SA_T_URI_DETAIL) {
+			char *np = sa_replace_tags(e, e->pool, r->re.pat);
+			if (strcmp(np, r->re.pat) != 0) {
+				struct sa_re nre;
+				const char *err;
+				if (sa_re_compile(e->pool, np, r->re.mods, &nre, &err) < 0) {
+					e->cur_file = r->file;
+					sa_rule_warn(e, r, "regexp failed after replace_tags: %s", err);
+				} else {
+					sa_re_free(&r->re);
+					r->re = nre;
+				}
+			}
+		}
+	}
+
+	/* metas */
+	for (size_t i = 0; i < e->n_rules; i++) {
+		struct sa_rule *r = e->rules[i];
+		if (r->type != SA_T_META)
+			continue;
+		const char *err;
+		const char *expr = strstr(r->text, "rules_matching(") != NULL ?
+				   expand_rules_matching(e, r, r->text) : r->text;
+		r->meta = sa_meta_parse(e, r, expr, &err);
+		if (r->meta == NULL) {
+			sa_rule_warn(e, r, "invalid expression: %s", err);
+			r->broken = true;
+			continue;
+		}
+		struct resolve_ctx rc = { .e = e, .r = r };
+		sa_meta_names(r->meta, resolve_name, &rc);
+		r->deps = rc.deps;
+		r->n_deps = rc.n_deps;
+	}
+
+	/* evals */
+	for (size_t i = 0; i < e->n_rules; i++) {
+		struct sa_rule *r = e->rules[i];
+		if (r->type < SA_T_EVAL_HEAD || r->type > SA_T_EVAL_RBL)
+			continue;
+		const char *paren = strchr(r->text, '(');
+		r->eval.name = pool_strndup(e->pool, r->text, (size_t)(paren - r->text));
+		const char *args = paren + 1;
+		size_t al = strlen(args);
+		char *a = pool_strndup(e->pool, args, al > 0 ? al - 1 : 0);
+		if (eval_args(e->pool, a, &r->eval.args, &r->eval.n_args) < 0) {
+			sa_rule_warn(e, r, "syntax error for eval function: %s", r->text);
+			r->broken = true;
+			continue;
+		}
+		r->eval.fn = sa_eval_lookup(r->eval.name);
+	}
+
+	/* what can hit */
+	size_t n_active = 0;
+	for (size_t i = 0; i < e->n_rules; i++) {
+		struct sa_rule *r = e->rules[i];
+		r->enabled = false;
+		if (r->broken) {
+			r->off_why = "does not compile";
+			continue;
+		}
+		if (r->score == 0.0) {
+			r->off_why = "score 0";
+			continue;
+		}
+		switch (r->type) {
+		case SA_T_EMPTY:
+			r->off_why = "no definition";
+			continue;
+		case SA_T_NETWORK:
+			r->off_why = "network";
+			add_unsupported(e, groups, pool_printf(e->pool, "rule type %s", r->hdr),
+					"network", r->name);
+			continue;
+		case SA_T_EVAL_HEAD:
+		case SA_T_EVAL_BODY:
+		case SA_T_EVAL_RAWBODY:
+		case SA_T_EVAL_FULL:
+		case SA_T_EVAL_RBL: {
+			if ((r->tflags & SA_TF_NET) || r->type == SA_T_EVAL_RBL) {
+				r->off_why = "network";
+				add_unsupported(e, groups, pool_printf(e->pool, "eval:%s", r->eval.name),
+						"network", r->name);
+				continue;
+			}
+			if (r->tflags & SA_TF_LEARN) {
+				r->off_why = "Bayes";
+				add_unsupported(e, groups, pool_printf(e->pool, "eval:%s", r->eval.name),
+						"Bayes", r->name);
+				continue;
+			}
+			if (r->eval.fn < 0 || sa_evals[r->eval.fn].fn == NULL) {
+				const char *why = r->eval.fn < 0 ? "not implemented" :
+						  sa_evals[r->eval.fn].why;
+				r->off_why = why;
+				add_unsupported(e, groups, pool_printf(e->pool, "eval:%s", r->eval.name),
+						why, r->name);
+				continue;
+			}
+			const struct sa_eval_def *d = &sa_evals[r->eval.fn];
+			const char *err = NULL;
+			if (d->prep != NULL && d->prep(e, r, &r->eval, &err) < 0) {
+				sa_rule_warn(e, r, "eval %s: %s", r->eval.name, err ? err : "bad arguments");
+				r->off_why = "bad eval arguments";
+				continue;
+			}
+			break;
+		}
+		default:
+			break;
+		}
+		r->enabled = true;
+		n_active++;
+	}
+
+	/* run lists */
+	for (size_t i = 0; i < e->n_rules; i++) {
+		struct sa_rule *r = e->rules[i];
+		if (!r->enabled)
+			continue;
+		if (r->re.code != NULL)
+			(void)pcre2_jit_compile(r->re.code, PCRE2_JIT_COMPLETE);
+		for (struct sa_uri_detail *d = r->ud; d != NULL; d = d->next)
+			(void)pcre2_jit_compile(d->re.code, PCRE2_JIT_COMPLETE);
+		if (r->type == SA_T_HEADER) {
+			unsigned mods = r->hmods;
+			const char *name = r->hdr;
+			if (r->exists) {
+				mods = 0;
+			}
+			r->hslot = hreq_slot(e, r, name, mods);
+		}
+		if (r->type != SA_T_META)
+			run_add(e, r->type, r->idx);
+	}
+	e->metas = pool_alloc(e->pool, sizeof(unsigned) * (e->n_rules + 1));
+	uint8_t *state = xcalloc(e->n_rules + 1, 1);
+	for (size_t i = 0; i < e->n_rules; i++) {
+		struct sa_rule *r = e->rules[i];
+		if (r->type == SA_T_META && r->enabled && !meta_visit(e, r->idx, state)) {
+			e->cur_file = r->file;
+			sa_rule_warn(e, r, "excluded: unsolved meta dependencies (a cycle)");
+		}
+	}
+	free(state);
+	e->n_active = n_active;
+
+	e->pf_body = sa_prefilter_build(e, e->run[SA_T_BODY], e->n_run[SA_T_BODY]);
+	e->pf_rawbody = sa_prefilter_build(e, e->run[SA_T_RAWBODY], e->n_run[SA_T_RAWBODY]);
+	e->pf_full = sa_prefilter_build(e, e->run[SA_T_FULL], e->n_run[SA_T_FULL]);
+	e->pf_uri = sa_prefilter_build(e, e->run[SA_T_URI], e->n_run[SA_T_URI]);
+	hash_destroy(&groups);
+}
+
+struct sa_engine *sa_engine_load(const char *sa_dir, const char *local_dir,
+				 const char *const *plugins, sa_warn_fn *warn_fn,
+				 void *ctx, const char **error_r)
+{
+	struct pool *pool = pool_create("sa-engine", 1024 * 1024);
+	struct sa_engine *e = pool_alloc(pool, sizeof(*e));
+	size_t nfiles = 0, nlocal = 0;
+
+	e->pool = pool;
+	e->warn_fn = warn_fn;
+	e->warn_ctx = ctx;
+	e->by_name = hash_create(4096);
+	e->scores = hash_create(4096);
+	e->describes = hash_create(4096);
+	e->tflags = hash_create(1024);
+	e->priorities = hash_create(64);
+	e->replace_tag = hash_create(64);
+	e->replace_pre = hash_create(16);
+	e->replace_post = hash_create(16);
+	e->replace_inter = hash_create(16);
+	e->replace_rules = hash_create(256);
+	e->tlds = hash_create(2048);
+	e->tlds2 = hash_create(2048);
+	e->tlds3 = hash_create(256);
+	e->freemail = hash_create(1024);
+	e->freemail_welcome = hash_create(16);
+	e->url_shorteners = hash_create(512);
+	e->enlist_uri_host = hash_create(16);
+	e->plugins = hash_create(64);
+	str_copy(e->replace_start, "<", sizeof(e->replace_start));
+	str_copy(e->replace_end, ">", sizeof(e->replace_end));
+	if (plugins == NULL)
+		plugins = sa_default_plugins;
+	for (size_t i = 0; plugins[i] != NULL; i++) {
+		const char *p = plugins[i];
+		if (strncmp(p, "Mail::SpamAssassin::Plugin::", 28) == 0)
+			p += 28;
+		hash_put(e->plugins, p, strlen(p), (void *)1);
+	}
+
+	if (load_dir(e, sa_dir, &nfiles) < 0 || nfiles == 0) {
+		static __thread char err[512];
+		snprintf(err, sizeof(err), "cannot read rules from %s: %s", sa_dir,
+			 nfiles == 0 && errno == 0 ? "no .cf file" : strerror(errno));
+		*error_r = err;
+		sa_engine_free(&e);
+		return NULL;
+	}
+	if (local_dir != NULL && local_dir[0] != '\0')
+		(void)load_dir(e, local_dir, &nlocal); /* a missing folder is fine */
+	finish(e);
+	return e;
+}
+
+static void free_hash_of_hashes(struct hash *h)
+{
+	size_t it = 0;
+	const void *k;
+	size_t kl;
+	void *v;
+	while (hash_iter(h, &it, &k, &kl, &v)) {
+		struct hash *inner = v;
+		hash_destroy(&inner);
+	}
+}
+
+void sa_engine_free(struct sa_engine **ep)
+{
+	struct sa_engine *e = *ep;
+	if (e == NULL)
+		return;
+	*ep = NULL;
+	for (size_t i = 0; i < e->n_rules; i++) {
+		sa_re_free(&e->rules[i]->re);
+		for (struct sa_uri_detail *d = e->rules[i]->ud; d != NULL; d = d->next)
+			sa_re_free(&d->re);
+	}
+	for (size_t i = 0; i < e->n_redirectors; i++)
+		pcre2_code_free(e->redirectors[i]);
+	sa_prefilter_free(&e->pf_body);
+	sa_prefilter_free(&e->pf_rawbody);
+	sa_prefilter_free(&e->pf_full);
+	sa_prefilter_free(&e->pf_uri);
+	if (e->enlist_uri_host != NULL)
+		free_hash_of_hashes(e->enlist_uri_host);
+	struct hash **hs[] = {
+		&e->by_name, &e->scores, &e->describes, &e->tflags, &e->priorities,
+		&e->replace_tag, &e->replace_pre, &e->replace_post, &e->replace_inter,
+		&e->replace_rules, &e->tlds, &e->tlds2, &e->tlds3, &e->freemail,
+		&e->freemail_welcome, &e->url_shorteners, &e->enlist_uri_host, &e->plugins,
+	};
+	for (size_t i = 0; i < N_ELEMENTS(hs); i++)
+		if (*hs[i] != NULL)
+			hash_destroy(hs[i]);
+	struct pool *pool = e->pool;
+	pool_destroy(&pool);
+}
+
+size_t sa_engine_rule_count(const struct sa_engine *e)
+{
+	return e->n_rules;
+}
+
+size_t sa_engine_active_count(const struct sa_engine *e)
+{
+	return e->n_active;
+}
+
+size_t sa_engine_unsupported(const struct sa_engine *e,
+			     const struct sa_unsupported **list_r)
+{
+	*list_r = e->unsupported;
+	return e->n_unsupported;
+}

@@ -1,0 +1,371 @@
+/*
+ * Meta rules: boolean and arithmetic expressions over other rules.
+ *
+ * SpamAssassin lexes the expression with ARITH_EXPRESSION_LEXER, turns
+ * each rule name into ($h->{NAME}||0) and evaluates the result as Perl.
+ * We parse the same tokens once, with Perl's precedence, into a small
+ * tree, and evaluate it per message over the rules' values (0 = not hit,
+ * otherwise the hit count or the eval's value).  Perl's && and || return
+ * the deciding operand, not 1, and that is kept: `A || B` is worth A.
+ */
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter/sa-private.h"
+#include "lib/pool.h"
+#include "lib/util.h"
+
+enum mop {
+	M_NUM, M_RULE, M_NOT, M_NEG, M_MUL, M_DIV, M_ADD, M_SUB,
+	M_LT, M_GT, M_LE, M_GE, M_EQ, M_NE, M_XOR, M_AND, M_OR, M_COND,
+};
+
+struct mnode {
+	enum mop op;
+	double num;
+	const char *name;
+	unsigned slot;          /* rule index, or ~0u when undefined */
+	struct mnode *a, *b, *c;
+};
+
+struct sa_meta {
+	struct mnode *root;
+	const char **names;
+	unsigned *slots;        /* pointers into nodes */
+	struct mnode **name_nodes;
+	unsigned n_names;
+};
+
+enum tk { T_END, T_NUM, T_NAME, T_OP, T_LP, T_RP };
+
+struct tok {
+	enum tk kind;
+	char op[3];
+	double num;
+	const char *name;
+};
+
+struct mparser {
+	struct pool *pool;
+	struct tok *t;
+	size_t n, i;
+	const char *err;
+	struct sa_meta *m;
+	unsigned cap_names;
+};
+
+static bool is_w(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+static void push_tok(struct pool *pool, struct tok **t, size_t *n, size_t *cap,
+		     struct tok v)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 32;
+		*t = pool_realloc(pool, *t, sizeof(**t) * *cap, sizeof(**t) * nc);
+		*cap = nc;
+	}
+	(*t)[(*n)++] = v;
+}
+
+/* A [-+\d.]+ run: numbers with their signs, or bare operators. */
+static void lex_numish(struct pool *pool, const char *s, size_t len,
+		       struct tok **t, size_t *n, size_t *cap)
+{
+	size_t i = 0;
+	while (i < len) {
+		if (s[i] == '+' || s[i] == '-') {
+			struct tok v = { .kind = T_OP };
+			v.op[0] = s[i];
+			push_tok(pool, t, n, cap, v);
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < len && ((s[j] >= '0' && s[j] <= '9') || s[j] == '.'))
+			j++;
+		char buf[64];
+		size_t l = MIN(j - i, sizeof(buf) - 1);
+		memcpy(buf, s + i, l);
+		buf[l] = '\0';
+		struct tok v = { .kind = T_NUM, .num = strtod(buf, NULL) };
+		push_tok(pool, t, n, cap, v);
+		i = j;
+	}
+}
+
+static int lex(struct pool *pool, const char *s, struct tok **t_r, size_t *n_r,
+	       const char **error_r)
+{
+	struct tok *t = NULL;
+	size_t n = 0, cap = 0;
+	size_t len = strlen(s);
+
+	for (size_t i = 0; i < len;) {
+		char c = s[i];
+		if (c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9')) {
+			size_t j = i;
+			while (j < len && (s[j] == '-' || s[j] == '+' || s[j] == '.' ||
+					   (s[j] >= '0' && s[j] <= '9')))
+				j++;
+			lex_numish(pool, s + i, j - i, &t, &n, &cap);
+			i = j;
+		} else if (is_w(c)) {
+			size_t j = i + 1;
+			while (j < len && (is_w(s[j]) || s[j] == ':'))
+				j++;
+			struct tok v = { .kind = T_NAME, .name = pool_strndup(pool, s + i, j - i) };
+			push_tok(pool, &t, &n, &cap, v);
+			i = j;
+		} else if (c == '(' || c == ')') {
+			struct tok v = { .kind = c == '(' ? T_LP : T_RP };
+			push_tok(pool, &t, &n, &cap, v);
+			i++;
+		} else {
+			struct tok v = { .kind = T_OP };
+			if ((c == '|' || c == '&') && i + 1 < len && s[i + 1] == c) {
+				v.op[0] = c;
+				v.op[1] = c;
+				i += 2;
+			} else if ((c == '>' || c == '<' || c == '=' || c == '!') && i + 1 < len &&
+				   s[i + 1] == '=') {
+				if (c == '=' || c == '!' || c == '<' || c == '>') {
+					v.op[0] = c;
+					v.op[1] = '=';
+					i += 2;
+				}
+			} else if (c == '^' || c == '!' || c == '>' || c == '<' || c == '*' ||
+				   c == '/' || c == '?' || c == ':') {
+				v.op[0] = c;
+				i++;
+			} else if (c == ' ' || c == '\t') {
+				i++;
+				continue;
+			} else {
+				/* SpamAssassin's lexer skips what it does not know,
+				   and its Perl then fails on the gap: so do we. */
+				*error_r = pool_printf(pool, "unexpected '%c'", c);
+				return -1;
+			}
+			push_tok(pool, &t, &n, &cap, v);
+		}
+	}
+	struct tok end = { .kind = T_END };
+	push_tok(pool, &t, &n, &cap, end);
+	*t_r = t;
+	*n_r = n;
+	return 0;
+}
+
+static struct mnode *node(struct mparser *p, enum mop op, struct mnode *a,
+			  struct mnode *b)
+{
+	struct mnode *nd = pool_alloc(p->pool, sizeof(*nd));
+	nd->op = op;
+	nd->a = a;
+	nd->b = b;
+	nd->slot = ~0u;
+	return nd;
+}
+
+static bool is_op(const struct tok *t, const char *op)
+{
+	return t->kind == T_OP && strcmp(t->op, op) == 0;
+}
+
+static struct mnode *parse_expr(struct mparser *p, int minprec);
+
+static struct mnode *parse_unary(struct mparser *p)
+{
+	struct tok *t = &p->t[p->i];
+	if (p->err != NULL)
+		return NULL;
+	if (is_op(t, "!")) {
+		p->i++;
+		return node(p, M_NOT, parse_unary(p), NULL);
+	}
+	if (is_op(t, "-")) {
+		p->i++;
+		return node(p, M_NEG, parse_unary(p), NULL);
+	}
+	if (is_op(t, "+")) {
+		p->i++;
+		return parse_unary(p);
+	}
+	if (t->kind == T_NUM) {
+		p->i++;
+		struct mnode *nd = node(p, M_NUM, NULL, NULL);
+		nd->num = t->num;
+		return nd;
+	}
+	if (t->kind == T_NAME) {
+		p->i++;
+		struct mnode *nd = node(p, M_RULE, NULL, NULL);
+		nd->name = t->name;
+		if (p->m->n_names == p->cap_names) {
+			unsigned nc = p->cap_names ? p->cap_names * 2 : 8;
+			p->m->name_nodes = pool_realloc(p->pool, p->m->name_nodes,
+						       sizeof(void *) * p->cap_names,
+						       sizeof(void *) * nc);
+			p->cap_names = nc;
+		}
+		p->m->name_nodes[p->m->n_names++] = nd;
+		return nd;
+	}
+	if (t->kind == T_LP) {
+		p->i++;
+		if (p->t[p->i].kind == T_RP) {
+			/* "( )" evaluates to 0 in SpamAssassin */
+			p->i++;
+			struct mnode *nd = node(p, M_NUM, NULL, NULL);
+			return nd;
+		}
+		struct mnode *e = parse_expr(p, 0);
+		if (p->t[p->i].kind != T_RP) {
+			if (p->err == NULL)
+				p->err = "missing ')'";
+			return NULL;
+		}
+		p->i++;
+		return e;
+	}
+	if (p->err == NULL)
+		p->err = t->kind == T_END ? "unexpected end of expression" :
+			 t->kind == T_RP ? "unexpected ')'" : "unexpected operator";
+	return NULL;
+}
+
+struct binop {
+	const char *op;
+	int prec;
+	enum mop m;
+};
+
+static const struct binop binops[] = {
+	{ "?", 1, M_COND },
+	{ "||", 2, M_OR }, { "&&", 3, M_AND }, { "^", 4, M_XOR },
+	{ "==", 5, M_EQ }, { "!=", 5, M_NE },
+	{ "<", 6, M_LT }, { ">", 6, M_GT }, { "<=", 6, M_LE }, { ">=", 6, M_GE },
+	{ "+", 7, M_ADD }, { "-", 7, M_SUB },
+	{ "*", 8, M_MUL }, { "/", 8, M_DIV },
+};
+
+static const struct binop *find_binop(const struct tok *t)
+{
+	if (t->kind != T_OP)
+		return NULL;
+	for (size_t i = 0; i < N_ELEMENTS(binops); i++)
+		if (strcmp(binops[i].op, t->op) == 0)
+			return &binops[i];
+	return NULL;
+}
+
+static struct mnode *parse_expr(struct mparser *p, int minprec)
+{
+	struct mnode *lhs = parse_unary(p);
+	for (;;) {
+		if (p->err != NULL)
+			return NULL;
+		const struct binop *bo = find_binop(&p->t[p->i]);
+		if (bo == NULL || bo->prec < minprec)
+			return lhs;
+		p->i++;
+		if (bo->m == M_COND) {
+			struct mnode *yes = parse_expr(p, 1);
+			if (!is_op(&p->t[p->i], ":")) {
+				if (p->err == NULL)
+					p->err = "missing ':'";
+				return NULL;
+			}
+			p->i++;
+			struct mnode *no = parse_expr(p, 1);
+			struct mnode *c = node(p, M_COND, lhs, yes);
+			c->c = no;
+			lhs = c;
+			continue;
+		}
+		struct mnode *rhs = parse_expr(p, bo->prec + 1);
+		lhs = node(p, bo->m, lhs, rhs);
+	}
+}
+
+struct sa_meta *sa_meta_parse(struct sa_engine *e, struct sa_rule *r,
+			      const char *expr, const char **error_r)
+{
+	struct mparser p = { .pool = e->pool };
+	struct sa_meta *m = pool_alloc(e->pool, sizeof(*m));
+
+	(void)r;
+	/* Bug 7557: no Perl sneaking in. */
+	if (strstr(expr, "::") != NULL || strstr(expr, "->") != NULL ||
+	    strpbrk(expr, "$@%;{}") != NULL) {
+		*error_r = "invalid characters in meta";
+		return NULL;
+	}
+	if (lex(e->pool, expr, &p.t, &p.n, error_r) < 0)
+		return NULL;
+	p.m = m;
+	m->root = parse_expr(&p, 0);
+	if (p.err == NULL && p.t[p.i].kind != T_END)
+		p.err = "trailing tokens";
+	if (p.err != NULL) {
+		*error_r = p.err;
+		return NULL;
+	}
+	return m;
+}
+
+void sa_meta_names(const struct sa_meta *m,
+		   void (*fn)(void *ctx, const char *name, unsigned *slot), void *ctx)
+{
+	for (unsigned i = 0; i < m->n_names; i++)
+		fn(ctx, m->name_nodes[i]->name, &m->name_nodes[i]->slot);
+}
+
+static double ev(const struct mnode *n, const double *v)
+{
+	double a, b;
+	switch (n->op) {
+	case M_NUM: return n->num;
+	case M_RULE: return n->slot == ~0u ? 0.0 : v[n->slot];
+	case M_NOT: return ev(n->a, v) != 0.0 ? 0.0 : 1.0;
+	case M_NEG: return -ev(n->a, v);
+	case M_MUL: return ev(n->a, v) * ev(n->b, v);
+	case M_DIV:
+		b = ev(n->b, v);
+		return b == 0.0 ? 0.0 : ev(n->a, v) / b;
+	case M_ADD: return ev(n->a, v) + ev(n->b, v);
+	case M_SUB: return ev(n->a, v) - ev(n->b, v);
+	case M_LT: return ev(n->a, v) < ev(n->b, v);
+	case M_GT: return ev(n->a, v) > ev(n->b, v);
+	case M_LE: return ev(n->a, v) <= ev(n->b, v);
+	case M_GE: return ev(n->a, v) >= ev(n->b, v);
+	case M_EQ: return ev(n->a, v) == ev(n->b, v);
+	case M_NE: return ev(n->a, v) != ev(n->b, v);
+	case M_XOR: {
+		a = ev(n->a, v);
+		b = ev(n->b, v);
+		uint64_t x = a > 0 ? (uint64_t)a : 0, y = b > 0 ? (uint64_t)b : 0;
+		return (double)(x ^ y);
+	}
+	case M_AND:
+		a = ev(n->a, v);
+		return a != 0.0 ? ev(n->b, v) : a;
+	case M_OR:
+		a = ev(n->a, v);
+		return a != 0.0 ? a : ev(n->b, v);
+	case M_COND:
+		return ev(n->a, v) != 0.0 ? ev(n->b, v) : ev(n->c, v);
+	}
+	return 0.0;
+}
+
+double sa_meta_eval(const struct sa_meta *m, const double *values)
+{
+	return m->root != NULL ? ev(m->root, values) : 0.0;
+}

@@ -1,0 +1,1001 @@
+/*
+ * SpamAssassin rules are Perl regular expressions; PCRE2 accepts almost
+ * all of Perl's dialect.  What it does not, we translate here ({,n}
+ * quantifiers); what cannot be translated (variable-length lookbehind,
+ * code points above 0xff in a byte pattern) is reported with the rule.
+ *
+ * Rules match bytes, never characters: SpamAssassin compiles with /aa
+ * and gives rules raw (UTF-8 or other) octets, which is PCRE2's
+ * non-UTF mode with ASCII-only \d \s \w and case folding.
+ *
+ * The second half extracts from each pattern a set of literal strings
+ * one of which every match must contain (an "and" of the sequence's best
+ * factor, an "or" over alternatives), for the Aho-Corasick prefilter
+ * that decides which rules to run at all.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter/sa-private.h"
+#include "lib/pool.h"
+#include "lib/util.h"
+
+#define SA_MATCH_LIMIT 5000000
+#define SA_DEPTH_LIMIT 100000
+#define SA_JIT_STACK_MAX (4 * 1024 * 1024)
+
+int sa_re_split(struct pool *pool, const char *text, char **pat_r,
+		char **mods_r, const char **error_r)
+{
+	const char *p = text;
+	char close;
+	size_t len = strlen(text);
+
+	if (*p == '/') {
+		close = '/';
+		p++;
+	} else if (p[0] == 'm' && p[1] != '\0' &&
+		   !((p[1] >= 'a' && p[1] <= 'z') || (p[1] >= 'A' && p[1] <= 'Z') ||
+		     (p[1] >= '0' && p[1] <= '9') || p[1] == '_' || p[1] == ' ' ||
+		     p[1] == '\t')) {
+		char open = p[1];
+		switch (open) {
+		case '{': close = '}'; break;
+		case '(': close = ')'; break;
+		case '<': close = '>'; break;
+		case '[': close = ']'; break;
+		default: close = open; break;
+		}
+		if (open == '\\') {
+			*error_r = "backslash delimiter not allowed";
+			return -1;
+		}
+		p += 2;
+	} else if (p[0] == 'q' && p[1] == 'r' && p[2] != '\0') {
+		char open = p[2];
+		switch (open) {
+		case '{': close = '}'; break;
+		case '(': close = ')'; break;
+		case '<': close = '>'; break;
+		case '[': close = ']'; break;
+		default: close = open; break;
+		}
+		p += 3;
+	} else {
+		*error_r = "missing regexp delimiters";
+		return -1;
+	}
+	/* The end delimiter is the last one, followed only by modifiers
+	   ([a-df-z]*), as SpamAssassin's compile_regexp() finds it. */
+	const char *end = text + len;
+	const char *m = end;
+	while (m > p && ((m[-1] >= 'a' && m[-1] <= 'z') && m[-1] != 'e'))
+		m--;
+	/* modifiers may be absent: find the delimiter right before them,
+	   trying the longest modifier run first */
+	const char *d = NULL;
+	for (const char *q = m; q <= end; q++) {
+		if (q > p && q[-1] == close) {
+			/* everything from q to end must be modifiers */
+			bool ok = true;
+			for (const char *r = q; r < end; r++)
+				if (!(*r >= 'a' && *r <= 'z') || *r == 'e')
+					ok = false;
+			if (ok) {
+				d = q - 1;
+				break;
+			}
+		}
+	}
+	if (d == NULL || d < p) {
+		*error_r = "invalid end delimiter/mods";
+		return -1;
+	}
+	/* An unescaped delimiter inside (not for bracketing delimiters). */
+	if (close != '}' && close != ')' && close != ']' && close != '>') {
+		for (const char *q = p; q < d; q++) {
+			if (*q == '\\' && q + 1 < d) {
+				q++;
+				continue;
+			}
+			if (*q == close) {
+				*error_r = pool_printf(pool, "unquoted delimiter '%c' found", close);
+				return -1;
+			}
+		}
+	}
+	*pat_r = pool_strndup(pool, p, (size_t)(d - p));
+	*mods_r = pool_strndup(pool, d + 1, (size_t)(end - d - 1));
+	return 0;
+}
+
+/* Perl accepts {,n} (since 5.34) for {0,n}; PCRE2 10.42 reads it as
+   literal text.  Also drops (?{ }) code blocks (refused). */
+static char *translate(struct pool *pool, const char *pat, const char **error_r)
+{
+	struct buf b;
+	bool in_class = false;
+	size_t n = strlen(pat);
+
+	buf_init_pool(&b, pool, 0);
+	for (size_t i = 0; i < n; i++) {
+		char c = pat[i];
+		if (c == '\\' && i + 1 < n) {
+			if (!in_class && pat[i + 1] == 'Q') {
+				/* copy \Q...\E verbatim */
+				size_t j = i + 2;
+				const char *e = strstr(pat + j, "\\E");
+				size_t stop = e != NULL ? (size_t)(e - pat) + 2 : n;
+				buf_append(&b, pat + i, stop - i);
+				i = stop - 1;
+				continue;
+			}
+			buf_append(&b, pat + i, 2);
+			i++;
+			continue;
+		}
+		if (in_class) {
+			if (c == ']')
+				in_class = false;
+			buf_append_c(&b, c);
+			continue;
+		}
+		if (c == '[') {
+			in_class = true;
+			buf_append_c(&b, c);
+			/* a leading ] or ^] is literal */
+			if (i + 1 < n && pat[i + 1] == '^') {
+				buf_append_c(&b, '^');
+				i++;
+			}
+			if (i + 1 < n && pat[i + 1] == ']') {
+				buf_append_c(&b, ']');
+				i++;
+			}
+			continue;
+		}
+		if (c == '(' && i + 2 < n && pat[i + 1] == '?' &&
+		    (pat[i + 2] == '{' || (pat[i + 2] == '?' && i + 3 < n && pat[i + 3] == '{'))) {
+			*error_r = "eval (?{}) found";
+			return NULL;
+		}
+		if (c == '{' && i + 1 < n && pat[i + 1] == ',') {
+			size_t j = i + 2;
+			while (j < n && pat[j] >= '0' && pat[j] <= '9')
+				j++;
+			if (j > i + 2 && j < n && pat[j] == '}') {
+				buf_append_str(&b, "{0");
+				continue;
+			}
+		}
+		buf_append_c(&b, c);
+	}
+	return (char *)buf_cstr(&b);
+}
+
+static __thread pcre2_match_data *tls_md;
+static __thread pcre2_match_context *tls_mctx;
+static __thread pcre2_jit_stack *tls_jit_stack;
+
+pcre2_match_data *sa_match_data(void)
+{
+	if (tls_md == NULL) {
+		tls_md = pcre2_match_data_create(64, NULL);
+		if (tls_md == NULL)
+			ombu_oom();
+	}
+	return tls_md;
+}
+
+static pcre2_match_context *match_context(void)
+{
+	if (tls_mctx == NULL) {
+		tls_mctx = pcre2_match_context_create(NULL);
+		if (tls_mctx == NULL)
+			ombu_oom();
+		pcre2_set_match_limit(tls_mctx, SA_MATCH_LIMIT);
+		pcre2_set_depth_limit(tls_mctx, SA_DEPTH_LIMIT);
+		tls_jit_stack = pcre2_jit_stack_create(64 * 1024, SA_JIT_STACK_MAX, NULL);
+		if (tls_jit_stack != NULL)
+			pcre2_jit_stack_assign(tls_mctx, NULL, tls_jit_stack);
+	}
+	return tls_mctx;
+}
+
+static pcre2_compile_context *compile_context(void)
+{
+	static __thread pcre2_compile_context *cctx;
+	if (cctx == NULL) {
+		cctx = pcre2_compile_context_create(NULL);
+		if (cctx == NULL)
+			ombu_oom();
+		pcre2_set_newline(cctx, PCRE2_NEWLINE_LF);
+		pcre2_set_bsr(cctx, PCRE2_BSR_UNICODE);
+	}
+	return cctx;
+}
+
+static uint32_t mods_options(const char *mods)
+{
+	uint32_t o = 0;
+	for (const char *m = mods; m != NULL && *m != '\0'; m++) {
+		switch (*m) {
+		case 'i': o |= PCRE2_CASELESS; break;
+		case 'm': o |= PCRE2_MULTILINE; break;
+		case 's': o |= PCRE2_DOTALL; break;
+		case 'x': o |= PCRE2_EXTENDED; break;
+		case 'n': o |= PCRE2_NO_AUTO_CAPTURE; break;
+		default: break; /* o g a u l p: no effect on a byte match */
+		}
+	}
+	return o;
+}
+
+int sa_re_compile(struct pool *pool, const char *pat, const char *mods,
+		  struct sa_re *re, const char **error_r)
+{
+	int err;
+	PCRE2_SIZE erroff;
+	uint32_t opts = mods_options(mods);
+	char *tr;
+
+	memset(re, 0, sizeof(*re));
+	tr = translate(pool, pat, error_r);
+	if (tr == NULL)
+		return -1;
+	re->code = pcre2_compile((PCRE2_SPTR)tr, PCRE2_ZERO_TERMINATED, opts, &err,
+				 &erroff, compile_context());
+	if (re->code == NULL) {
+		PCRE2_UCHAR msg[160];
+		pcre2_get_error_message(err, msg, sizeof(msg));
+		*error_r = pool_printf(pool, "%s at offset %zu", (const char *)msg,
+				       (size_t)erroff);
+		return -1;
+	}
+	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+	re->src = tr;
+	re->pat = pool_strdup(pool, pat);
+	re->mods = pool_strdup(pool, mods != NULL ? mods : "");
+	re->multiline = (opts & PCRE2_MULTILINE) != 0;
+	if (opts & PCRE2_EXTENDED)
+		sa_re_literals(pool, pool_printf(pool, "(?x)%s", tr), true, re);
+	else
+		sa_re_literals(pool, tr, true, re);
+	return 0;
+}
+
+void sa_re_free(struct sa_re *re)
+{
+	if (re->code != NULL)
+		pcre2_code_free(re->code);
+	re->code = NULL;
+}
+
+pcre2_code *sa_re_internal(const char *pat, uint32_t options)
+{
+	int err;
+	PCRE2_SIZE off;
+	pcre2_code *c = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, options,
+				      &err, &off, compile_context());
+	if (c == NULL) {
+		PCRE2_UCHAR msg[160];
+		pcre2_get_error_message(err, msg, sizeof(msg));
+		ombu_panic("sa: internal regex %s: %s at %zu", pat, (const char *)msg,
+			   (size_t)off);
+	}
+	(void)pcre2_jit_compile(c, PCRE2_JIT_COMPLETE);
+	return c;
+}
+
+int sa_pcre_match(const pcre2_code *code, const char *s, size_t len,
+		  size_t start, size_t *ovec_r, unsigned max_pairs)
+{
+	pcre2_match_data *md = sa_match_data();
+	int rc = pcre2_match(code, (PCRE2_SPTR)s, len, start, 0, md, match_context());
+	if (rc < 0)
+		return 0;
+	if (ovec_r != NULL) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+		uint32_t n = pcre2_get_ovector_count(md);
+		for (unsigned i = 0; i < max_pairs; i++) {
+			if (i < n && i < (unsigned)(rc == 0 ? n : (uint32_t)rc)) {
+				ovec_r[2 * i] = ov[2 * i];
+				ovec_r[2 * i + 1] = ov[2 * i + 1];
+			} else {
+				ovec_r[2 * i] = ovec_r[2 * i + 1] = PCRE2_UNSET;
+			}
+		}
+	}
+	return 1;
+}
+
+int sa_re_match(const struct sa_re *re, const char *s, size_t len, size_t start,
+		size_t *end_r)
+{
+	pcre2_match_data *md = sa_match_data();
+	int rc;
+
+	if (re->code == NULL)
+		return 0;
+	rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, start, 0, md, match_context());
+	if (rc < 0)
+		return 0;
+	if (end_r != NULL) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+		end_r[0] = ov[0];
+		end_r[1] = ov[1];
+	}
+	return 1;
+}
+
+/*
+ * Literal extraction.
+ */
+
+#define LIT_MAX_SET 24
+#define LIT_MAX_LEN 48
+
+struct litset {
+	bool ok;
+	unsigned n;
+	char *s[LIT_MAX_SET];
+	unsigned len[LIT_MAX_SET];
+};
+
+struct linfo {
+	struct litset exact; /* the node matches exactly one of these */
+	struct litset must;  /* every match contains one of these */
+};
+
+struct lparser {
+	struct pool *pool;
+	const char *p, *end;
+	bool x;          /* extended mode */
+	bool fail;
+};
+
+static unsigned set_minlen(const struct litset *s)
+{
+	unsigned m = ~0u;
+	if (!s->ok || s->n == 0)
+		return 0;
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->len[i] < m)
+			m = s->len[i];
+	return m;
+}
+
+/* Prefer the set with the longer shortest string, then fewer strings. */
+static bool set_better(const struct litset *a, const struct litset *b)
+{
+	unsigned ma = set_minlen(a), mb = set_minlen(b);
+	if (!a->ok || a->n == 0)
+		return false;
+	if (!b->ok || b->n == 0)
+		return true;
+	if (MIN(ma, 4u) != MIN(mb, 4u))
+		return ma > mb;
+	if (a->n != b->n)
+		return a->n < b->n;
+	return ma > mb;
+}
+
+static void set_single(struct lparser *lp, struct litset *s, const char *str,
+		       unsigned len)
+{
+	s->ok = true;
+	s->n = 1;
+	s->s[0] = pool_strndup(lp->pool, str, len);
+	s->len[0] = len;
+}
+
+static void info_literal(struct lparser *lp, struct linfo *li, const char *str,
+			 unsigned len)
+{
+	char tmp[LIT_MAX_LEN];
+	unsigned n = MIN(len, LIT_MAX_LEN);
+	for (unsigned i = 0; i < n; i++)
+		tmp[i] = ascii_lower(str[i]);
+	set_single(lp, &li->exact, tmp, n);
+	li->must.ok = false;
+	li->must.n = 0;
+}
+
+static void info_empty(struct lparser *lp, struct linfo *li)
+{
+	set_single(lp, &li->exact, "", 0);
+	li->must.ok = false;
+	li->must.n = 0;
+}
+
+static void info_any(struct linfo *li)
+{
+	li->exact.ok = false;
+	li->exact.n = 0;
+	li->must.ok = false;
+	li->must.n = 0;
+}
+
+/* The best "must" of a node: its must or its exact set. */
+static struct litset best_must(const struct linfo *li)
+{
+	struct litset r = { 0 };
+	if (li->exact.ok && li->exact.n > 0 && set_minlen(&li->exact) > 0 &&
+	    set_better(&li->exact, &li->must))
+		return li->exact;
+	if (li->must.ok)
+		return li->must;
+	if (li->exact.ok && set_minlen(&li->exact) > 0)
+		return li->exact;
+	return r;
+}
+
+static void seq_append(struct lparser *lp, struct linfo *acc, const struct linfo *b)
+{
+	struct litset ma = best_must(acc), mb = best_must(b);
+	struct litset best = set_better(&ma, &mb) ? ma : mb;
+
+	if (acc->exact.ok && b->exact.ok && acc->exact.n * b->exact.n <= LIT_MAX_SET) {
+		struct litset x = { .ok = true };
+		bool too_long = false;
+		for (unsigned i = 0; i < acc->exact.n; i++)
+			for (unsigned j = 0; j < b->exact.n; j++) {
+				unsigned l = acc->exact.len[i] + b->exact.len[j];
+				if (l > LIT_MAX_LEN) {
+					too_long = true;
+					l = LIT_MAX_LEN;
+				}
+				char *s = pool_alloc(lp->pool, l + 1);
+				unsigned la = MIN(acc->exact.len[i], l);
+				memcpy(s, acc->exact.s[i], la);
+				memcpy(s + la, b->exact.s[j], l - la);
+				x.s[x.n] = s;
+				x.len[x.n] = l;
+				x.n++;
+			}
+		if (too_long) {
+			/* keep the strings as a "must" only */
+			acc->exact.ok = false;
+			acc->must = set_better(&x, &best) ? x : best;
+			return;
+		}
+		acc->exact = x;
+		acc->must = best;
+		return;
+	}
+	acc->exact.ok = false;
+	acc->exact.n = 0;
+	acc->must = best;
+}
+
+static void alt_merge(struct linfo *acc, const struct linfo *b, bool first)
+{
+	if (first) {
+		*acc = *b;
+		acc->must = best_must(b);
+		return;
+	}
+	if (acc->exact.ok && b->exact.ok && acc->exact.n + b->exact.n <= LIT_MAX_SET) {
+		for (unsigned j = 0; j < b->exact.n; j++) {
+			acc->exact.s[acc->exact.n] = b->exact.s[j];
+			acc->exact.len[acc->exact.n++] = b->exact.len[j];
+		}
+	} else {
+		acc->exact.ok = false;
+		acc->exact.n = 0;
+	}
+	struct litset mb = best_must(b);
+	if (acc->must.ok && mb.ok && set_minlen(&mb) > 0 && set_minlen(&acc->must) > 0 &&
+	    acc->must.n + mb.n <= LIT_MAX_SET) {
+		for (unsigned j = 0; j < mb.n; j++) {
+			acc->must.s[acc->must.n] = mb.s[j];
+			acc->must.len[acc->must.n++] = mb.len[j];
+		}
+	} else {
+		acc->must.ok = false;
+		acc->must.n = 0;
+	}
+}
+
+static void parse_alt(struct lparser *lp, struct linfo *out);
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Reads one escaped character after '\\'; returns the byte or -1 for a
+   class escape / something that is not a single byte. */
+static int escape_byte(struct lparser *lp)
+{
+	char c = *lp->p++;
+	switch (c) {
+	case 'n': return '\n';
+	case 't': return '\t';
+	case 'r': return '\r';
+	case 'f': return '\f';
+	case 'e': return 0x1b;
+	case 'a': return 0x07;
+	case 'x': {
+		int v = 0;
+		if (lp->p < lp->end && *lp->p == '{') {
+			lp->p++;
+			while (lp->p < lp->end && *lp->p != '}') {
+				int h = hexval(*lp->p++);
+				if (h < 0)
+					return -2;
+				v = v * 16 + h;
+			}
+			if (lp->p < lp->end)
+				lp->p++;
+			return v <= 0xff ? v : -2;
+		}
+		for (int k = 0; k < 2 && lp->p < lp->end && hexval(*lp->p) >= 0; k++)
+			v = v * 16 + hexval(*lp->p++);
+		return v;
+	}
+	case '0': {
+		int v = 0;
+		for (int k = 0; k < 2 && lp->p < lp->end && *lp->p >= '0' && *lp->p <= '7'; k++)
+			v = v * 8 + (*lp->p++ - '0');
+		return v;
+	}
+	case 'c':
+		if (lp->p < lp->end)
+			return (ascii_upper(*lp->p++) ^ 0x40) & 0xff;
+		return -2;
+	default:
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '1' && c <= '9'))
+			return -2; /* class, backreference, assertion... */
+		return (unsigned char)c;
+	}
+}
+
+/* A bracketed class: the set of bytes (lower-cased), as exact strings
+   when it holds few. */
+static void parse_class(struct lparser *lp, struct linfo *li)
+{
+	bool set[256] = { false };
+	bool neg = false, complex = false;
+	int prev = -1;
+
+	if (lp->p < lp->end && *lp->p == '^') {
+		neg = true;
+		lp->p++;
+	}
+	bool first = true;
+	while (lp->p < lp->end) {
+		char c = *lp->p;
+		if (c == ']' && !first) {
+			lp->p++;
+			break;
+		}
+		first = false;
+		if (c == '[' && lp->p + 1 < lp->end && (lp->p[1] == ':' || lp->p[1] == '=' || lp->p[1] == '.')) {
+			const char *e = strstr(lp->p + 2, ":]");
+			if (e == NULL || e >= lp->end) {
+				lp->fail = true;
+				return;
+			}
+			lp->p = e + 2;
+			complex = true;
+			prev = -1;
+			continue;
+		}
+		int v;
+		lp->p++;
+		if (c == '\\') {
+			if (lp->p >= lp->end) {
+				lp->fail = true;
+				return;
+			}
+			char e = *lp->p;
+			if (e == 'd' || e == 'D' || e == 'w' || e == 'W' || e == 's' || e == 'S' ||
+			    e == 'h' || e == 'H' || e == 'v' || e == 'V' || e == 'p' || e == 'P' ||
+			    e == 'N' || e == 'R') {
+				lp->p++;
+				if ((e == 'p' || e == 'P') && lp->p < lp->end && *lp->p == '{') {
+					while (lp->p < lp->end && *lp->p != '}')
+						lp->p++;
+					if (lp->p < lp->end)
+						lp->p++;
+				} else if (e == 'p' || e == 'P') {
+					if (lp->p < lp->end)
+						lp->p++;
+				}
+				complex = true;
+				prev = -1;
+				continue;
+			}
+			if (e == 'b') {
+				lp->p++;
+				v = 8;
+			} else {
+				v = escape_byte(lp);
+				if (v < 0) {
+					complex = true;
+					prev = -1;
+					continue;
+				}
+			}
+		} else {
+			v = (unsigned char)c;
+		}
+		if (v == '-' && prev >= 0 && lp->p < lp->end && *lp->p != ']') {
+			/* a range */
+			int hi;
+			char d = *lp->p++;
+			if (d == '\\') {
+				hi = escape_byte(lp);
+				if (hi < 0) {
+					complex = true;
+					prev = -1;
+					continue;
+				}
+			} else {
+				hi = (unsigned char)d;
+			}
+			if (hi - prev > 8)
+				complex = true;
+			for (int k = prev; k <= hi && k < 256; k++)
+				set[k] = true;
+			prev = -1;
+			continue;
+		}
+		set[v] = true;
+		prev = v;
+	}
+	if (neg || complex) {
+		info_any(li);
+		return;
+	}
+	bool low[256] = { false };
+	unsigned n = 0;
+	for (int k = 0; k < 256; k++)
+		if (set[k]) {
+			int l = (unsigned char)ascii_lower((char)k);
+			if (!low[l]) {
+				low[l] = true;
+				n++;
+			}
+		}
+	if (n == 0 || n > 4) {
+		info_any(li);
+		return;
+	}
+	li->exact.ok = true;
+	li->exact.n = 0;
+	for (int k = 0; k < 256; k++)
+		if (low[k]) {
+			char ch = (char)k;
+			li->exact.s[li->exact.n] = pool_strndup(lp->pool, &ch, 1);
+			li->exact.len[li->exact.n++] = 1;
+		}
+	li->must.ok = false;
+	li->must.n = 0;
+}
+
+static void skip_x_space(struct lparser *lp)
+{
+	while (lp->x && lp->p < lp->end) {
+		char c = *lp->p;
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+			lp->p++;
+		} else if (c == '#') {
+			while (lp->p < lp->end && *lp->p != '\n')
+				lp->p++;
+		} else {
+			break;
+		}
+	}
+}
+
+/* One atom: literal, class, group, escape.  Returns false at the end of
+   a branch ('|', ')' or end). */
+static bool parse_atom(struct lparser *lp, struct linfo *li)
+{
+	skip_x_space(lp);
+	if (lp->p >= lp->end || *lp->p == '|' || *lp->p == ')')
+		return false;
+	char c = *lp->p++;
+	switch (c) {
+	case '.':
+		info_any(li);
+		return true;
+	case '^':
+	case '$':
+		info_empty(lp, li);
+		return true;
+	case '[':
+		parse_class(lp, li);
+		return true;
+	case '(': {
+		bool saved_x = lp->x;
+		bool zero = false;
+		if (lp->p < lp->end && *lp->p == '*') {
+			lp->fail = true; /* (*VERB) */
+			return false;
+		}
+		if (lp->p < lp->end && *lp->p == '?') {
+			lp->p++;
+			char k = lp->p < lp->end ? *lp->p : '\0';
+			if (k == ':' || k == '>' || k == '|') {
+				lp->p++;
+			} else if (k == '=' || k == '!') {
+				lp->p++;
+				zero = true;
+			} else if (k == '<' && lp->p + 1 < lp->end &&
+				   (lp->p[1] == '=' || lp->p[1] == '!')) {
+				lp->p += 2;
+				zero = true;
+			} else if (k == '<' || k == 'P' || k == '\'') {
+				/* named group */
+				if (k == 'P')
+					lp->p++;
+				char close = (*lp->p == '\'') ? '\'' : '>';
+				if (*lp->p == '=' ) { /* (?P=name) backreference */
+					lp->fail = true;
+					return false;
+				}
+				while (lp->p < lp->end && *lp->p != close)
+					lp->p++;
+				if (lp->p < lp->end)
+					lp->p++;
+			} else if (k == '#') {
+				while (lp->p < lp->end && *lp->p != ')')
+					lp->p++;
+				if (lp->p < lp->end)
+					lp->p++;
+				info_empty(lp, li);
+				return true;
+			} else {
+				/* flags: (?imsx-imsx) or (?imsx-imsx:...) */
+				bool on = true, x = lp->x;
+				while (lp->p < lp->end && *lp->p != ')' && *lp->p != ':') {
+					char f = *lp->p++;
+					if (f == '-')
+						on = false;
+					else if (f == 'x')
+						x = on;
+					else if (f == '^')
+						x = false;
+					else if (!((f >= 'a' && f <= 'z') || (f >= 'A' && f <= 'Z'))) {
+						lp->fail = true;
+						return false;
+					}
+				}
+				if (lp->p >= lp->end) {
+					lp->fail = true;
+					return false;
+				}
+				if (*lp->p == ')') {
+					/* applies to the rest of the enclosing group */
+					lp->p++;
+					lp->x = x;
+					info_empty(lp, li);
+					return true;
+				}
+				lp->p++;
+				lp->x = x;
+			}
+		}
+		struct linfo inner;
+		parse_alt(lp, &inner);
+		if (lp->fail)
+			return false;
+		if (lp->p >= lp->end || *lp->p != ')') {
+			lp->fail = true;
+			return false;
+		}
+		lp->p++;
+		lp->x = saved_x;
+		if (zero)
+			info_empty(lp, li);
+		else
+			*li = inner;
+		return true;
+	}
+	case '\\': {
+		if (lp->p >= lp->end) {
+			lp->fail = true;
+			return false;
+		}
+		char e = *lp->p;
+		if (e == 'Q') {
+			lp->p++;
+			const char *q = lp->p;
+			while (lp->p < lp->end && !(lp->p[0] == '\\' && lp->p + 1 < lp->end && lp->p[1] == 'E'))
+				lp->p++;
+			info_literal(lp, li, q, (unsigned)(lp->p - q));
+			if (lp->p < lp->end)
+				lp->p += 2;
+			return true;
+		}
+		if (e == 'b' || e == 'B' || e == 'A' || e == 'z' || e == 'Z' || e == 'G' || e == 'K') {
+			lp->p++;
+			info_empty(lp, li);
+			return true;
+		}
+		if (e == 'p' || e == 'P') {
+			lp->p++;
+			if (lp->p < lp->end && *lp->p == '{') {
+				while (lp->p < lp->end && *lp->p != '}')
+					lp->p++;
+				if (lp->p < lp->end)
+					lp->p++;
+			} else if (lp->p < lp->end) {
+				lp->p++;
+			}
+			info_any(li);
+			return true;
+		}
+		if (e == 'g' || e == 'k') {
+			lp->fail = true; /* backreference: anything */
+			return false;
+		}
+		int v = escape_byte(lp);
+		if (v == -2) {
+			info_any(li);
+			return true;
+		}
+		char ch = (char)v;
+		info_literal(lp, li, &ch, 1);
+		return true;
+	}
+	case '*':
+	case '+':
+	case '?':
+	case '{':
+		if (c == '{') {
+			/* a { that is not a quantifier is a literal */
+			info_literal(lp, li, &c, 1);
+			return true;
+		}
+		lp->fail = true;
+		return false;
+	default:
+		info_literal(lp, li, &c, 1);
+		return true;
+	}
+}
+
+/* A quantifier after an atom: adjusts li. */
+static void parse_quant(struct lparser *lp, struct linfo *li)
+{
+	for (;;) {
+		skip_x_space(lp);
+		if (lp->p >= lp->end)
+			return;
+		char c = *lp->p;
+		unsigned lo, hi;
+		if (c == '*') {
+			lo = 0;
+			hi = ~0u;
+			lp->p++;
+		} else if (c == '+') {
+			lo = 1;
+			hi = ~0u;
+			lp->p++;
+		} else if (c == '?') {
+			lo = 0;
+			hi = 1;
+			lp->p++;
+		} else if (c == '{') {
+			const char *q = lp->p + 1;
+			unsigned a = 0, b;
+			bool digits = false;
+			while (q < lp->end && *q >= '0' && *q <= '9') {
+				a = a * 10 + (unsigned)(*q++ - '0');
+				digits = true;
+			}
+			if (q < lp->end && *q == ',') {
+				q++;
+				if (q < lp->end && *q >= '0' && *q <= '9') {
+					b = 0;
+					while (q < lp->end && *q >= '0' && *q <= '9')
+						b = b * 10 + (unsigned)(*q++ - '0');
+				} else {
+					b = ~0u;
+				}
+				if (!digits) {
+					/* {,n} was translated to {0,n} */
+					a = 0;
+					digits = true;
+				}
+			} else {
+				b = a;
+			}
+			if (!digits || q >= lp->end || *q != '}')
+				return; /* a literal { */
+			lo = a;
+			hi = b;
+			lp->p = q + 1;
+		} else {
+			return;
+		}
+		/* lazy or possessive suffix */
+		if (lp->p < lp->end && (*lp->p == '?' || *lp->p == '+'))
+			lp->p++;
+		if (lo == 0) {
+			if (hi == 1 && li->exact.ok && li->exact.n < LIT_MAX_SET) {
+				li->exact.s[li->exact.n] = "";
+				li->exact.len[li->exact.n++] = 0;
+			} else {
+				li->exact.ok = false;
+				li->exact.n = 0;
+			}
+			li->must.ok = false;
+			li->must.n = 0;
+		} else if (lo == 1 && hi == 1) {
+			/* unchanged */
+		} else {
+			struct litset m = best_must(li);
+			li->exact.ok = false;
+			li->exact.n = 0;
+			li->must = m;
+		}
+	}
+}
+
+static void parse_seq(struct lparser *lp, struct linfo *out)
+{
+	info_empty(lp, out);
+	for (;;) {
+		struct linfo a;
+		if (!parse_atom(lp, &a))
+			return;
+		parse_quant(lp, &a);
+		if (lp->fail)
+			return;
+		seq_append(lp, out, &a);
+	}
+}
+
+static void parse_alt(struct lparser *lp, struct linfo *out)
+{
+	bool first = true;
+	for (;;) {
+		struct linfo b;
+		parse_seq(lp, &b);
+		if (lp->fail)
+			return;
+		alt_merge(out, &b, first);
+		first = false;
+		if (lp->p < lp->end && *lp->p == '|') {
+			/* an option set in one branch carries on into the next */
+			lp->p++;
+			continue;
+		}
+		return;
+	}
+}
+
+void sa_re_literals(struct pool *pool, const char *pat, bool icase,
+		    struct sa_re *re)
+{
+	struct lparser lp = { .pool = pool, .p = pat, .end = pat + strlen(pat) };
+	struct linfo root;
+
+	(void)icase;
+	re->n_lits = 0;
+	parse_alt(&lp, &root);
+	if (lp.fail || lp.p != lp.end)
+		return;
+	struct litset m = best_must(&root);
+	if (!m.ok || m.n == 0 || set_minlen(&m) < 2)
+		return;
+	re->lits = pool_alloc(pool, sizeof(char *) * m.n);
+	re->lit_lens = pool_alloc(pool, sizeof(size_t) * m.n);
+	for (unsigned i = 0; i < m.n; i++) {
+		re->lits[i] = m.s[i];
+		re->lit_lens[i] = m.len[i];
+	}
+	re->n_lits = m.n;
+}

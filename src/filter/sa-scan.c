@@ -1,0 +1,355 @@
+/*
+ * Running the rules over one message, in SpamAssassin's order of
+ * effects: every header, body, uri, rawbody, full, mimeheader and eval
+ * rule first (all independent of each other), then the metas in
+ * dependency order.  A rule hits at most once unless it has `tflags
+ * multiple`, in which case each match counts (up to maxhits) and, as in
+ * SpamAssassin, each adds the rule's score.  A rule's value for metas
+ * is its hit count, or the eval's result.
+ *
+ * Body, rawbody, uri and full rules go through the prefilter first: an
+ * Aho-Corasick pass over the text marks the rules whose required
+ * literals occur, and only those run their regular expression.
+ */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "filter/sa-private.h"
+#include "lib/hash.h"
+#include "lib/pool.h"
+#include "lib/util.h"
+
+static double now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* Matches re against s: the number of hits (1 at most without
+   multiple, maxhits at most with it). */
+static unsigned count_matches(const struct sa_rule *r, const char *s, size_t len,
+			      unsigned already)
+{
+	size_t ov[2];
+	if (!(r->tflags & SA_TF_MULTIPLE))
+		return sa_re_match(&r->re, s, len, 0, ov) ? 1 : 0;
+	unsigned n = 0, max = r->maxhits;
+	size_t pos = 0;
+	while (pos <= len) {
+		if (max > 0 && already + n >= max)
+			break;
+		if (!sa_re_match(&r->re, s, len, pos, ov))
+			break;
+		n++;
+		if (ov[1] == ov[0]) {
+			/* an empty match: Perl's //g moves on by one */
+			pos = ov[1] + 1;
+		} else {
+			pos = ov[1];
+		}
+	}
+	return n;
+}
+
+static void record(struct sa_scan *s, const struct sa_rule *r, double value)
+{
+	if (value <= 0)
+		value = 1;
+	if (s->value[r->idx] != 0 && !(r->tflags & SA_TF_MULTIPLE))
+		return;
+	s->value[r->idx] += value;
+}
+
+static void run_header(struct sa_scan *s, const struct sa_rule *r, const struct sa_hval **hv)
+{
+	const struct sa_engine *e = s->e;
+	const struct sa_hreq *h = &e->hreqs[r->hslot];
+	if (hv[r->hslot] == NULL) {
+		char req[512];
+		int n = snprintf(req, sizeof(req), "%s", h->name);
+		static const char *const names[] = {
+			"raw", "addr", "name", "host", "domain", "ip", "revip", "first", "last",
+		};
+		for (unsigned i = 0; i < N_ELEMENTS(names); i++)
+			if (h->mods & (1u << i))
+				n += snprintf(req + n, sizeof(req) - (size_t)n, ":%s", names[i]);
+		hv[r->hslot] = sa_msg_get(s->m, req);
+	}
+	const struct sa_hval *v = hv[r->hslot];
+	if (r->exists) {
+		if (v->n > 0 || r->if_unset != NULL)
+			record(s, r, 1);
+		return;
+	}
+	const char *text = v->n > 0 ? v->joined : (r->if_unset != NULL ? r->if_unset : "");
+	size_t len = v->n > 0 ? v->joined_len : strlen(text);
+	if (r->neg) {
+		size_t ov[2];
+		if (!sa_re_match(&r->re, text, len, 0, ov))
+			record(s, r, 1);
+		return;
+	}
+	unsigned n = count_matches(r, text, len, 0);
+	if (n > 0)
+		record(s, r, n);
+}
+
+static void run_lines(struct sa_scan *s, const struct sa_rule *r, const char *const *lines,
+		      const size_t *lens, size_t n, bool skip_first)
+{
+	unsigned hits = 0;
+	for (size_t i = skip_first ? 1 : 0; i < n; i++) {
+		unsigned h = count_matches(r, lines[i], lens[i], hits);
+		if (h == 0)
+			continue;
+		hits += h;
+		if (!(r->tflags & SA_TF_MULTIPLE))
+			break;
+		if (r->maxhits > 0 && hits >= r->maxhits)
+			break;
+	}
+	if (hits > 0)
+		record(s, r, hits);
+}
+
+static void run_mimeheader(struct sa_scan *s, const struct sa_rule *r, const struct sa_part *p,
+			   unsigned *hits)
+{
+	/* every part, the message itself and multiparts included */
+	for (; p != NULL; p = p->sibling) {
+		const char *val = NULL;
+		size_t len = 0;
+		const struct sa_hdr *h = NULL;
+		for (size_t i = 0; i < p->n_hdrs; i++)
+			if (strcasecmp(p->hdrs[i].name, r->hdr) == 0)
+				h = &p->hdrs[i];
+		if (h != NULL) {
+			if (r->hmods & SA_HM_RAW) {
+				val = h->raw;
+				len = h->raw_len;
+			} else {
+				char *v = pool_alloc_nz(s->pool, h->dec_len + 2);
+				memcpy(v, h->dec, h->dec_len);
+				v[h->dec_len] = '\n';
+				v[h->dec_len + 1] = '\0';
+				val = v;
+				len = h->dec_len + 1;
+			}
+		} else {
+			val = r->if_unset != NULL ? r->if_unset : "";
+			len = strlen(val);
+		}
+		if (!r->neg) {
+			unsigned max = (r->tflags & SA_TF_MULTIPLE) ? (r->maxhits ? r->maxhits : 1000) : 1;
+			unsigned n = count_matches(r, val, len, 0);
+			if (n > max)
+				n = max;
+			if (n > 0 && (*hits == 0 || (r->tflags & SA_TF_MULTIPLE)))
+				*hits += n;
+		}
+		if (p->children != NULL)
+			run_mimeheader(s, r, p->children, hits);
+	}
+}
+
+static int cmp_hit(const void *a, const void *b)
+{
+	return strcmp(((const struct sa_hit *)a)->name, ((const struct sa_hit *)b)->name);
+}
+
+static int cmp_time(const void *a, const void *b)
+{
+	double x = ((const struct sa_hit *)a)->usec, y = ((const struct sa_hit *)b)->usec;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg, size_t len,
+		   const struct sa_scan_info *info, bool with_stats, struct sa_result *r)
+{
+	struct sa_scan s;
+	double t_start = now_usec(), t0 = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (e == NULL || msg == NULL)
+		return -1;
+	memset(&s, 0, sizeof(s));
+	s.e = e;
+	s.pool = pool;
+	s.with_stats = with_stats;
+	s.value = pool_alloc(pool, sizeof(double) * (e->n_rules + 1));
+	if (with_stats)
+		s.usec = pool_alloc(pool, sizeof(double) * (e->n_rules + 1));
+	uint8_t *cand = pool_alloc(pool, e->n_rules + 1);
+	uint8_t *ran = with_stats ? pool_alloc(pool, e->n_rules + 1) : NULL;
+	s.m = sa_msg_parse(pool, e, msg, len, info);
+	struct sa_msg *m = s.m;
+
+#define TIMED(rule, stmt)                                                     \
+	do {                                                                  \
+		if (with_stats) {                                             \
+			t0 = now_usec();                                      \
+			stmt;                                                 \
+			s.usec[(rule)->idx] += now_usec() - t0;               \
+			ran[(rule)->idx] = 1;                                 \
+		} else {                                                      \
+			stmt;                                                 \
+		}                                                             \
+	} while (0)
+
+	/* header */
+	const struct sa_hval **hv = pool_alloc(pool, sizeof(void *) * (e->n_hreqs + 1));
+	for (size_t i = 0; i < e->n_run[SA_T_HEADER]; i++) {
+		const struct sa_rule *rule = e->rules[e->run[SA_T_HEADER][i]];
+		TIMED(rule, run_header(&s, rule, hv));
+	}
+	/* body */
+	if (e->n_run[SA_T_BODY] > 0) {
+		sa_msg_body(m);
+		sa_prefilter_scan(e->pf_body, m->body_all, m->body_all_len, cand);
+		for (size_t i = 0; i < e->n_run[SA_T_BODY]; i++) {
+			const struct sa_rule *rule = e->rules[e->run[SA_T_BODY][i]];
+			if (!cand[rule->idx])
+				continue;
+			TIMED(rule, run_lines(&s, rule, m->body_lines, m->body_lens, m->n_body,
+					      (rule->tflags & SA_TF_NOSUBJECT) != 0));
+		}
+	}
+	/* uri */
+	if (e->n_run[SA_T_URI] > 0) {
+		sa_msg_uris(m);
+		sa_prefilter_scan(e->pf_uri, m->uri_all, m->uri_all_len, cand);
+		size_t *lens = pool_alloc(pool, sizeof(size_t) * (m->n_uri_list + 1));
+		for (size_t i = 0; i < m->n_uri_list; i++)
+			lens[i] = strlen(m->uri_list[i]);
+		for (size_t i = 0; i < e->n_run[SA_T_URI]; i++) {
+			const struct sa_rule *rule = e->rules[e->run[SA_T_URI][i]];
+			if (!cand[rule->idx])
+				continue;
+			TIMED(rule, run_lines(&s, rule, m->uri_list, lens, m->n_uri_list, false));
+		}
+	}
+	/* rawbody */
+	if (e->n_run[SA_T_RAWBODY] > 0) {
+		sa_msg_rawbody(m);
+		sa_prefilter_scan(e->pf_rawbody, m->raw_all, m->raw_all_len, cand);
+		for (size_t i = 0; i < e->n_run[SA_T_RAWBODY]; i++) {
+			const struct sa_rule *rule = e->rules[e->run[SA_T_RAWBODY][i]];
+			if (!cand[rule->idx])
+				continue;
+			TIMED(rule, run_lines(&s, rule, m->raw_lines, m->raw_lens, m->n_raw, false));
+		}
+	}
+	/* full */
+	if (e->n_run[SA_T_FULL] > 0) {
+		sa_prefilter_scan(e->pf_full, m->data, m->len, cand);
+		for (size_t i = 0; i < e->n_run[SA_T_FULL]; i++) {
+			const struct sa_rule *rule = e->rules[e->run[SA_T_FULL][i]];
+			if (!cand[rule->idx])
+				continue;
+			const char *full = m->data;
+			size_t fl = m->len;
+			TIMED(rule, run_lines(&s, rule, &full, &fl, 1, false));
+		}
+	}
+	/* mimeheader */
+	for (size_t i = 0; i < e->n_run[SA_T_MIMEHEADER]; i++) {
+		const struct sa_rule *rule = e->rules[e->run[SA_T_MIMEHEADER][i]];
+		unsigned hits = 0;
+		TIMED(rule, run_mimeheader(&s, rule, m->root, &hits));
+		if (rule->neg)
+			hits = 1; /* the plugin returns 1 for every negated rule */
+		if (hits > 0)
+			record(&s, rule, hits);
+	}
+	/* evals */
+	static const enum sa_type ev_types[] = {
+		SA_T_EVAL_HEAD, SA_T_EVAL_BODY, SA_T_EVAL_RAWBODY, SA_T_EVAL_FULL, SA_T_URI_DETAIL,
+	};
+	for (size_t t = 0; t < N_ELEMENTS(ev_types); t++) {
+		for (size_t i = 0; i < e->n_run[ev_types[t]]; i++) {
+			const struct sa_rule *rule = e->rules[e->run[ev_types[t]][i]];
+			double v = 0;
+			if (rule->type == SA_T_URI_DETAIL) {
+				TIMED(rule, v = sa_eval_uri_detail(&s, rule));
+			} else {
+				const struct sa_eval_def *d = &sa_evals[rule->eval.fn];
+				TIMED(rule, v = d->fn(&s, rule, &rule->eval));
+			}
+			if (v != 0)
+				record(&s, rule, v);
+		}
+	}
+	/* metas */
+	for (size_t i = 0; i < e->n_metas; i++) {
+		const struct sa_rule *rule = e->rules[e->metas[i]];
+		double v = 0;
+		TIMED(rule, v = sa_meta_eval(rule->meta, s.value));
+		if (v != 0)
+			record(&s, rule, v);
+	}
+#undef TIMED
+
+	/* results */
+	size_t nh = 0, ns = 0;
+	for (size_t i = 0; i < e->n_rules; i++) {
+		if (s.value[i] == 0)
+			continue;
+		if (strncmp(e->rules[i]->name, "__", 2) == 0)
+			ns++;
+		else
+			nh++;
+	}
+	r->hits = pool_alloc(pool, sizeof(*r->hits) * (nh + 1));
+	if (with_stats)
+		r->subrules = pool_alloc(pool, sizeof(char *) * (ns + 1));
+	double score = 0;
+	for (size_t i = 0; i < e->n_rules; i++) {
+		const struct sa_rule *rule = e->rules[i];
+		if (s.value[i] == 0)
+			continue;
+		if (strncmp(rule->name, "__", 2) == 0) {
+			if (with_stats)
+				r->subrules[r->n_subrules++] = rule->name;
+			continue;
+		}
+		double times = (rule->tflags & SA_TF_MULTIPLE) && rule->type != SA_T_META ?
+			       s.value[i] : 1;
+		struct sa_hit *h = &r->hits[r->n_hits++];
+		h->name = rule->name;
+		h->score = rule->score * times;
+		h->describe = rule->describe != NULL ? rule->describe : "";
+		h->usec = with_stats ? s.usec[i] : 0;
+		score += h->score;
+		if (strcmp(rule->name, "GTUBE") == 0)
+			r->gtube = true;
+	}
+	qsort(r->hits, r->n_hits, sizeof(*r->hits), cmp_hit);
+	/* SpamAssassin keeps the score to three decimals */
+	r->score = (double)llround(score * 1000.0) / 1000.0;
+	if (with_stats) {
+		size_t nt = 0;
+		for (size_t i = 0; i < e->n_rules; i++)
+			if (ran[i])
+				nt++;
+		r->timings = pool_alloc(pool, sizeof(*r->timings) * (nt + 1));
+		for (size_t i = 0; i < e->n_rules; i++) {
+			if (!ran[i])
+				continue;
+			struct sa_hit *h = &r->timings[r->n_timings++];
+			h->name = e->rules[i]->name;
+			h->score = s.value[i] != 0 ? e->rules[i]->score : 0;
+			h->describe = e->rules[i]->describe != NULL ? e->rules[i]->describe : "";
+			h->usec = s.usec[i];
+		}
+		qsort(r->timings, r->n_timings, sizeof(*r->timings), cmp_time);
+	}
+	if (m->get_cache != NULL)
+		hash_destroy(&m->get_cache);
+	r->scan_usec = now_usec() - t_start;
+	return 0;
+}
