@@ -40,6 +40,11 @@ struct conn {
 	struct net_addr peer, local;
 	char peer_ip[48];
 	char id[32];
+	/* a stream codec (COMPRESS): decoded input waits in `plain` */
+	const struct conn_codec *codec;
+	void *codec_ctx;
+	struct evbuffer *plain;
+	bool codec_failed;
 };
 
 static struct conn *all_conns;
@@ -118,6 +123,10 @@ static void unlink_conn(struct conn *c)
 static void conn_free(struct conn *c)
 {
 	unlink_conn(c);
+	if (c->codec != NULL && c->codec->free != NULL)
+		c->codec->free(c->codec_ctx);
+	if (c->plain != NULL)
+		evbuffer_free(c->plain);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	if (c->owns_fd && c->fd >= 0)
@@ -144,6 +153,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 	if (c->dead || c->closing || c->paused || c->h == NULL)
+		return;
+	if (c->codec != NULL && conn_input_len(c) == 0)
 		return;
 	c->h->input(c, c->ctx);
 }
@@ -246,20 +257,61 @@ void conn_set_output_lowat(struct conn *c, size_t lowat)
 	bufferevent_setwatermark(c->bev, EV_WRITE, lowat, 0);
 }
 
+/* Decodes received bytes into `plain` while it holds less than the
+ * input bound (a codec may expand its input a thousandfold). */
+static void decode_more(struct conn *c)
+{
+	if (c->codec_failed)
+		return;
+	struct evbuffer *src = bufferevent_get_input(c->bev);
+	size_t limit = c->input_max != 0 ? c->input_max : 65536;
+	struct buf tmp;
+	buf_init(&tmp, 0);
+	while (evbuffer_get_length(c->plain) < limit && evbuffer_get_length(src) > 0) {
+		struct evbuffer_iovec v;
+		if (evbuffer_peek(src, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+			break;
+		buf_reset(&tmp);
+		ssize_t used = c->codec->decode(c->codec_ctx, v.iov_base, v.iov_len, &tmp,
+						limit - evbuffer_get_length(c->plain));
+		if (used < 0) {
+			log_debug("conn.codec_error", "conn=%s ip=%s", c->id, c->peer_ip);
+			c->codec_failed = true;
+			c->close_reason = CONN_CLOSE_ERROR;
+			event_active(c->close_ev, EV_TIMEOUT, 0);
+			break;
+		}
+		evbuffer_drain(src, (size_t)used);
+		if (tmp.len > 0)
+			evbuffer_add(c->plain, tmp.data, tmp.len);
+		if (used == 0 && tmp.len == 0)
+			break;
+	}
+	buf_free(&tmp);
+}
+
+static struct evbuffer *inbuf(struct conn *c)
+{
+	if (c->codec == NULL)
+		return bufferevent_get_input(c->bev);
+	decode_more(c);
+	return c->plain;
+}
+
 size_t conn_input_len(struct conn *c)
 {
-	return evbuffer_get_length(bufferevent_get_input(c->bev));
+	return evbuffer_get_length(inbuf(c));
 }
 
 const unsigned char *conn_input_peek(struct conn *c, size_t n)
 {
-	return evbuffer_pullup(bufferevent_get_input(c->bev), (ev_ssize_t)n);
+	return evbuffer_pullup(inbuf(c), (ev_ssize_t)n);
 }
 
 const unsigned char *conn_input_chunk(struct conn *c, size_t *len_r)
 {
 	struct evbuffer_iovec v;
-	int n = evbuffer_peek(bufferevent_get_input(c->bev), -1, NULL, &v, 1);
+	int n = evbuffer_peek(inbuf(c), -1, NULL, &v, 1);
 	if (n < 1 || v.iov_len == 0) {
 		*len_r = 0;
 		return NULL;
@@ -270,12 +322,12 @@ const unsigned char *conn_input_chunk(struct conn *c, size_t *len_r)
 
 void conn_input_drain(struct conn *c, size_t n)
 {
-	evbuffer_drain(bufferevent_get_input(c->bev), n);
+	evbuffer_drain(c->codec != NULL ? c->plain : bufferevent_get_input(c->bev), n);
 }
 
 ssize_t conn_input_line_len(struct conn *c, size_t max)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = inbuf(c);
 	size_t len = evbuffer_get_length(in);
 	size_t scan = MIN(len, max);
 	if (scan == 0)
@@ -317,7 +369,19 @@ void conn_write(struct conn *c, const void *data, size_t len)
 {
 	if (c->dead || c->closing)
 		return;
-	bufferevent_write(c->bev, data, len);
+	if (c->codec == NULL) {
+		bufferevent_write(c->bev, data, len);
+		return;
+	}
+	struct buf enc;
+	buf_init(&enc, 0);
+	if (c->codec->encode(c->codec_ctx, data, len, &enc) < 0) {
+		c->close_reason = CONN_CLOSE_ERROR;
+		event_active(c->close_ev, EV_TIMEOUT, 0);
+	} else if (enc.len > 0) {
+		bufferevent_write(c->bev, enc.data, enc.len);
+	}
+	buf_free(&enc);
 }
 
 void conn_write_str(struct conn *c, const char *s)
@@ -329,7 +393,15 @@ void conn_vprintf(struct conn *c, const char *fmt, va_list ap)
 {
 	if (c->dead || c->closing)
 		return;
-	evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
+	if (c->codec == NULL) {
+		evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
+		return;
+	}
+	struct buf b;
+	buf_init(&b, 0);
+	buf_vprintf(&b, fmt, ap);
+	conn_write(c, b.data, b.len);
+	buf_free(&b);
 }
 
 void conn_printf(struct conn *c, const char *fmt, ...)
@@ -371,9 +443,26 @@ static void swap_to_tls(struct conn *c)
 	setup_bev(c);
 }
 
+int conn_set_codec(struct conn *c, const struct conn_codec *codec, void *ctx)
+{
+	if (c->codec != NULL || c->tls_pending || c->dead)
+		return -1;
+	c->codec = codec;
+	c->codec_ctx = ctx;
+	c->plain = evbuffer_new();
+	if (c->plain == NULL)
+		ombu_panic("evbuffer_new failed");
+	return 0;
+}
+
+bool conn_has_codec(const struct conn *c)
+{
+	return c->codec != NULL;
+}
+
 int conn_starttls(struct conn *c, struct tls_ctx *ctx)
 {
-	if (c->tls || c->dead)
+	if (c->tls || c->dead || c->codec != NULL)
 		return -1;
 	c->tls = true;
 	/* Stop reading now: bytes that arrive later belong to the

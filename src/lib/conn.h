@@ -25,6 +25,8 @@
 
 #include "net.h"
 
+struct buf;
+
 struct conn;
 struct ioloop;
 struct tls_ctx;
@@ -98,6 +100,29 @@ bool conn_tls_established(const struct conn *c);
 const char *conn_tls_version(const struct conn *c);
 const char *conn_tls_cipher(const struct conn *c);
 int conn_tls_bits(const struct conn *c);
+
+/* --- stream codecs (COMPRESS=DEFLATE, RFC 4978) --- */
+/* A transformation of both directions of the byte stream, installed once
+ * and kept until the connection ends.  The codec itself (zlib for IMAP
+ * COMPRESS) lives with the protocol that uses it, so this layer needs no
+ * compression library. */
+struct conn_codec {
+	/* Encodes data written by the server, appending to out, and flushes
+	 * so that the peer can decode all of it.  -1 on failure. */
+	int (*encode)(void *ctx, const void *data, size_t len, struct buf *out);
+	/* Decodes received bytes: uses some of in (returns how many, -1 on
+	 * failure) and appends at most `room` decoded bytes to out. */
+	ssize_t (*decode)(void *ctx, const void *in, size_t len, struct buf *out, size_t room);
+	void (*free)(void *ctx);
+};
+/* From now on output written is encoded (what was written before goes
+ * out as it was) and input is decoded as the server reads it, at most
+ * conn_set_input_max() bytes (64 KiB when unset) ahead, so that a small
+ * input cannot expand into a big buffer.  Takes ctx (freed with
+ * codec->free).  -1 when a codec is installed already or STARTTLS is in
+ * progress; STARTTLS is refused afterwards. */
+int conn_set_codec(struct conn *c, const struct conn_codec *codec, void *ctx);
+bool conn_has_codec(const struct conn *c);
 
 /* --- closing --- */
 /* Stops reading, flushes output (bounded by 10 s), then closes and calls
