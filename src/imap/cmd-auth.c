@@ -364,10 +364,11 @@ bool imap_cmd_enable(struct imap_cmd *cmd)
 		}
 		const char *name = NULL;
 		if (str_eq_icase(a->str, "CONDSTORE") && !c->condstore) {
-			c->condstore = true;
+			imap_condstore_enable(cmd);
 			name = "CONDSTORE";
 		} else if (str_eq_icase(a->str, "QRESYNC") && !c->qresync) {
-			c->qresync = c->condstore = true;
+			imap_condstore_enable(cmd);
+			c->qresync = true;
 			name = "QRESYNC";
 		} else if (str_eq_icase(a->str, "UTF8=ACCEPT") && !c->utf8) {
 			c->utf8 = true;

@@ -178,7 +178,7 @@ static int parse_item(struct imap_cmd *cmd, struct fetch_ctx *fc, const struct i
 				fc->need_cache = true;
 			if (simple[i].kind == F_MODSEQ) {
 				fc->has_modseq = true;
-				cmd->client->condstore = true;
+				imap_condstore_enable(cmd);
 			}
 			return 0;
 		}
@@ -233,7 +233,7 @@ static int parse_modifiers(struct imap_cmd *cmd, struct fetch_ctx *fc, const str
 		    l->list[i + 1].type == IMAP_ARG_ATOM &&
 		    num_parse_u64(l->list[i + 1].str, &fc->changedsince) == 0) {
 			fc->changedsince_set = true;
-			cmd->client->condstore = true;
+			imap_condstore_enable(cmd);
 			i++;
 		} else if (imap_arg_atom_is(a, "VANISHED") && cmd->uid && cmd->client->qresync) {
 			fc->vanished = true;

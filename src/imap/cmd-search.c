@@ -77,8 +77,16 @@ static void save_result(struct imap_view *v, const uint32_t *uids, size_t n, con
 }
 
 static void write_esearch(struct imap_cmd *cmd, const uint32_t *nums, size_t n, const struct ret *r,
-			  uint64_t modseq)
+			  const uint64_t *modseqs)
 {
+	/* MODSEQ: the highest of the messages the answer names (RFC 7162
+	 * 3.1.5): all of them for ALL and COUNT, else the MIN/MAX ones */
+	uint64_t modseq = 0;
+	for (size_t i = 0; modseqs != NULL && i < n; i++) {
+		if ((r->all || r->count || (r->min && i == 0) || (r->max && i == n - 1)) &&
+		    modseqs[i] > modseq)
+			modseq = modseqs[i];
+	}
 	struct buf *out = &cmd->out;
 	buf_append_str(out, "* ESEARCH (TAG ");
 	imap_write_string(out, cmd->tag, strlen(cmd->tag), false);
@@ -95,7 +103,7 @@ static void write_esearch(struct imap_cmd *cmd, const uint32_t *nums, size_t n, 
 		buf_append_str(out, " ALL ");
 		imap_numbers_write(out, nums, n);
 	}
-	if (modseq > 0 && n > 0)
+	if (modseq > 0)
 		buf_printf(out, " MODSEQ %llu", (unsigned long long)modseq);
 	buf_append_str(out, "\r\n");
 }
@@ -124,8 +132,8 @@ bool imap_cmd_search(struct imap_cmd *cmd)
 		goto failed;
 	uint32_t *uids;
 	size_t n;
-	uint64_t modseq;
-	if (imap_search_run(cmd, mb, s, &uids, &n, &modseq) < 0)
+	uint64_t *modseqs;
+	if (imap_search_run(cmd, mb, s, &uids, &n, &modseqs) < 0)
 		goto failed;
 	if (r.save)
 		save_result(c->view, uids, n, &r);
@@ -135,16 +143,21 @@ bool imap_cmd_search(struct imap_cmd *cmd)
 			r.all = true;
 		/* SAVE alone answers nothing (RFC 5182 2.4) */
 		if (r.min || r.max || r.all || r.count)
-			write_esearch(cmd, uids, n, &r, modseq);
+			write_esearch(cmd, uids, n, &r, modseqs);
 	} else {
+		uint64_t modseq = 0;
 		buf_append_str(&cmd->out, "* SEARCH");
-		for (size_t k = 0; k < n; k++)
+		for (size_t k = 0; k < n; k++) {
 			buf_printf(&cmd->out, " %u", uids[k]);
-		if (modseq > 0 && n > 0)
+			if (modseqs != NULL && modseqs[k] > modseq)
+				modseq = modseqs[k];
+		}
+		if (modseq > 0)
 			buf_printf(&cmd->out, " (MODSEQ %llu)", (unsigned long long)modseq);
 		buf_append_str(&cmd->out, "\r\n");
 	}
 	free(uids);
+	free(modseqs);
 	imap_cmd_ok(cmd, "Search completed.");
 	return true;
 failed:
@@ -249,8 +262,7 @@ static int selected_msgs(struct imap_cmd *cmd, unsigned int first, bool refs,
 		return -1;
 	uint32_t *uids;
 	size_t n;
-	uint64_t modseq;
-	if (imap_search_run(cmd, mb, s, &uids, &n, &modseq) < 0)
+	if (imap_search_run(cmd, mb, s, &uids, &n, NULL) < 0)
 		return -1;
 	int got = imap_sort_load(cmd, mb, uids, n, refs, msgs_r);
 	free(uids);

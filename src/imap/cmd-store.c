@@ -101,7 +101,7 @@ bool imap_cmd_store(struct imap_cmd *cmd)
 			return true;
 		}
 		op.conditional = true;
-		c->condstore = true;
+		imap_condstore_enable(cmd);
 		i++;
 	}
 	if (i >= cmd->count || cmd->args[i].type != IMAP_ARG_ATOM)

@@ -1,9 +1,11 @@
 /*
  * Case folding for SEARCH, SORT and THREAD (the i;unicode-casemap idea
- * of RFC 5051, reduced): simple case folding of the Latin, Greek and
- * Cyrillic blocks, where mail in European languages lives; other
- * characters compare as they are.  Input that is not valid UTF-8 is
- * folded byte by byte (ASCII only).
+ * of RFC 5051, reduced): ASCII letters to upper case, as the titlecase
+ * map of RFC 5051 does (so that "[" and "_" sort after letters, as SORT
+ * clients and Dovecot expect), and simple case folding of the Latin,
+ * Greek and Cyrillic blocks, where mail in European languages lives;
+ * other characters compare as they are.  Bytes that are not valid UTF-8
+ * are kept.
  */
 
 #include "imap-private.h"
@@ -14,7 +16,7 @@
 static uint32_t fold_cp(uint32_t c)
 {
 	if (c < 0x80)
-		return c >= 'A' && c <= 'Z' ? c + 32 : c;
+		return c >= 'a' && c <= 'z' ? c - 32 : c;
 	if (c >= 0xc0 && c <= 0xde && c != 0xd7)
 		return c + 32;
 	if (c >= 0x100 && c <= 0x17f) {
@@ -88,8 +90,8 @@ void imap_fold(struct buf *out, const char *str, size_t len)
 		/* runs of ASCII go fast */
 		if (*s < 0x80) {
 			char c = (char)*s++;
-			if (c >= 'A' && c <= 'Z')
-				c = (char)(c + 32);
+			if (c >= 'a' && c <= 'z')
+				c = (char)(c - 32);
 			out->data[out->len++] = c;
 			if (out->len + 4 >= out->cap && buf_reserve(out, (size_t)(end - s) + 4) < 0)
 				return;

@@ -279,6 +279,9 @@ void imap_write_flags(const struct imap_client *c, struct buf *out, uint32_t uid
 		      const char *keywords);
 /* FLAGS and PERMANENTFLAGS for the folder's keywords. */
 void imap_write_flag_lists(struct imap_client *c, struct buf *out, const char *keywords);
+/* Turns CONDSTORE on (a MODSEQ item, UNCHANGEDSINCE...), announcing the
+ * HIGHESTMODSEQ when a folder is selected. */
+void imap_condstore_enable(struct imap_cmd *cmd);
 /* Records a MODSEQ this session produced (its FETCH responses are out). */
 void imap_view_own_modseq(struct imap_view *v, uint64_t modseq);
 /* Removes an expunged UID from the view and reports it (EXPUNGE or
@@ -306,10 +309,10 @@ struct store_message;
 struct imap_search *imap_search_parse(struct imap_cmd *cmd, const struct imap_arg *args,
 				      unsigned int count);
 /* Runs the search over the view: matching UIDs ascending (malloc'd).
- * *highest_modseq_r: the highest MODSEQ among them when MODSEQ was a key
- * (0 otherwise).  -1 with the reply set. */
+ * When MODSEQ was a key, *modseqs_r holds each one's MODSEQ (malloc'd),
+ * else NULL.  -1 with the reply set. */
 int imap_search_run(struct imap_cmd *cmd, struct mailbox *mb, struct imap_search *s,
-		    uint32_t **uids_r, size_t *n_r, uint64_t *highest_modseq_r);
+		    uint32_t **uids_r, size_t *n_r, uint64_t **modseqs_r);
 
 /* --- casefolding for SEARCH, SORT, THREAD (imap-fold.c) --- */
 

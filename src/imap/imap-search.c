@@ -359,7 +359,7 @@ static int parse_key(struct sparse *p, struct snode *n)
 		if (r == 0)
 			r = number_arg(p, &n->num);
 		p->s->has_modseq = true;
-		p->cmd->client->condstore = true;
+		imap_condstore_enable(p->cmd);
 	} else {
 		r = fail(p, "unknown key");
 	}
@@ -397,8 +397,8 @@ struct seval {
 	struct mime_part *root;
 	/* results */
 	uint32_t *uids;
+	uint64_t *modseqs;
 	size_t n, cap;
-	uint64_t highest;
 	int error;
 };
 
@@ -653,16 +653,18 @@ static int search_one(const struct store_message *m, void *ctx)
 		if (e->n == e->cap) {
 			e->cap = e->cap ? e->cap * 2 : 64;
 			e->uids = xrealloc(e->uids, e->cap * sizeof(*e->uids));
+			if (e->s->has_modseq)
+				e->modseqs = xrealloc(e->modseqs, e->cap * sizeof(*e->modseqs));
 		}
+		if (e->s->has_modseq)
+			e->modseqs[e->n] = m->modseq;
 		e->uids[e->n++] = m->uid;
-		if (m->modseq > e->highest)
-			e->highest = m->modseq;
 	}
 	return 0;
 }
 
 int imap_search_run(struct imap_cmd *cmd, struct mailbox *mb, struct imap_search *s,
-		    uint32_t **uids_r, size_t *n_r, uint64_t *highest_modseq_r)
+		    uint32_t **uids_r, size_t *n_r, uint64_t **modseqs_r)
 {
 	struct imap_view *v = cmd->client->view;
 	struct seval e = { .cmd = cmd, .s = s, .mb = mb, .v = v, .now = time_now() };
@@ -689,11 +691,15 @@ int imap_search_run(struct imap_cmd *cmd, struct mailbox *mb, struct imap_search
 	pool_destroy(&e.pool);
 	if (r != STORE_OK) {
 		free(e.uids);
+		free(e.modseqs);
 		imap_cmd_store_error(cmd, r, err);
 		return -1;
 	}
 	*uids_r = e.uids;
 	*n_r = e.n;
-	*highest_modseq_r = s->has_modseq ? e.highest : 0;
+	if (modseqs_r != NULL)
+		*modseqs_r = e.modseqs;
+	else
+		free(e.modseqs);
 	return 0;
 }

@@ -160,7 +160,8 @@ static const char *first_mailbox(struct pool *pool, const struct mime_part *hdr,
 		return "";
 	for (struct mime_address *a = mime_address_parse(pool, f->value, f->value_len); a != NULL;
 	     a = a->next) {
-		if (a->mailbox != NULL && a->domain != NULL && !a->invalid) {
+		/* the first address, or the name of a group that comes first */
+		if (a->mailbox != NULL && !a->invalid) {
 			struct buf b;
 			buf_init_pool(&b, pool, 0);
 			imap_fold(&b, a->mailbox, strlen(a->mailbox));

@@ -70,6 +70,18 @@ void imap_write_flag_lists(struct imap_client *c, struct buf *out, const char *k
 	}
 }
 
+void imap_condstore_enable(struct imap_cmd *cmd)
+{
+	struct imap_client *c = cmd->client;
+	if (c->condstore)
+		return;
+	c->condstore = true;
+	/* RFC 7162 3.1: a CONDSTORE-enabling command in a selected folder */
+	if (c->view != NULL)
+		buf_printf(&cmd->out, "* OK [HIGHESTMODSEQ %llu] Highest.\r\n",
+			   (unsigned long long)c->view->modseq);
+}
+
 void imap_view_own_modseq(struct imap_view *v, uint64_t modseq)
 {
 	if (v->n_own < N_ELEMENTS(v->own_modseq))
@@ -379,9 +391,9 @@ int imap_uids_from_set(struct imap_cmd *cmd, const char *set, bool uid, uint32_t
 		}
 	} else {
 		for (unsigned int i = 0; i < ss.count; i++) {
-			if (ss.r[i].hi != IMAP_SEQ_STAR && ss.r[i].hi > v->map.count) {
-				imap_cmd_bad(cmd, "Invalid messageset: message %u does not exist.",
-					     ss.r[i].hi);
+			uint32_t big = MAX(ss.r[i].lo, ss.r[i].hi);
+			if (big > v->map.count) {
+				imap_cmd_bad(cmd, "Invalid messageset: message %u does not exist.", big);
 				return -1;
 			}
 		}

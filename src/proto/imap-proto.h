@@ -121,13 +121,15 @@ struct imap_seqset {
 	unsigned int count;
 };
 
-#define IMAP_SEQ_STAR UINT32_MAX
+/* "*" before imap_seqset_resolve() (0 is never a valid number) */
+#define IMAP_SEQ_STAR 0
 
-/* Parses "1,3:5,7:*"; ranges are as written (STAR for "*"), ordered lo <=
- * hi.  -1 on bad syntax (also "0"). */
+/* Parses "1,3:5,7:*" (numbers up to 4294967295); ranges are as written,
+ * ends in either order, IMAP_SEQ_STAR for "*".  -1 on bad syntax (also
+ * "0"). */
 int imap_seqset_parse(struct pool *pool, const char *s, struct imap_seqset *set_r);
-/* Replaces STAR with max (0 when empty: ranges above max then match
- * nothing) and sorts and merges the ranges. */
+/* Replaces "*" with max (when max is 0, ranges with "*" are dropped),
+ * orders each range's ends, and sorts and merges the ranges. */
 void imap_seqset_resolve(struct imap_seqset *set, uint32_t max);
 bool imap_seqset_contains(const struct imap_seqset *set, uint32_t n);
 /* Writes "1:3,5" from sorted, merged ranges. */

@@ -21,7 +21,7 @@ static int parse_number(const char **sp, uint32_t *n_r)
 	uint64_t v = 0;
 	while (*s >= '0' && *s <= '9') {
 		v = v * 10 + (uint64_t)(*s - '0');
-		if (v > 0xffffffffull - 1)
+		if (v > 0xffffffffull)
 			return -1;
 		s++;
 	}
@@ -50,8 +50,8 @@ int imap_seqset_parse(struct pool *pool, const char *s, struct imap_seqset *set_
 			r = pool_realloc(pool, r, cap * sizeof(*r), cap * 2 * sizeof(*r));
 			cap *= 2;
 		}
-		r[n].lo = MIN(a, b);
-		r[n].hi = MAX(a, b);
+		r[n].lo = a;
+		r[n].hi = b;
 		n++;
 		if (*s == '\0')
 			break;
@@ -75,23 +75,18 @@ void imap_seqset_resolve(struct imap_seqset *set, uint32_t max)
 	unsigned int n = 0;
 	for (unsigned int i = 0; i < set->count; i++) {
 		struct imap_range r = set->r[i];
-		if (r.hi == IMAP_SEQ_STAR && max == 0)
+		if ((r.lo == IMAP_SEQ_STAR || r.hi == IMAP_SEQ_STAR) && max == 0)
 			continue;
-		if (r.hi == IMAP_SEQ_STAR) {
+		if (r.lo == IMAP_SEQ_STAR)
+			r.lo = max;
+		if (r.hi == IMAP_SEQ_STAR)
 			r.hi = max;
-			if (r.lo == IMAP_SEQ_STAR)
-				r.lo = max;
-			if (r.lo > r.hi) {
-				/* "5:*" with max 3 means 3:5 */
-				uint32_t t = r.lo;
-				r.lo = r.hi;
-				r.hi = t;
-			}
+		if (r.lo > r.hi) {
+			/* "5:*" with max 3 means 3:5 */
+			uint32_t t = r.lo;
+			r.lo = r.hi;
+			r.hi = t;
 		}
-		if (r.lo == 0 && r.hi == 0)
-			continue;
-		if (r.lo == 0)
-			r.lo = 1;
 		set->r[n++] = r;
 	}
 	set->count = n;
@@ -100,11 +95,9 @@ void imap_seqset_resolve(struct imap_seqset *set, uint32_t max)
 	qsort(set->r, n, sizeof(*set->r), cmp_range);
 	unsigned int m = 0;
 	for (unsigned int i = 1; i < n; i++) {
-		if (set->r[i].lo <= set->r[m].hi + 1 && set->r[m].hi != UINT32_MAX) {
+		if (set->r[m].hi == UINT32_MAX || set->r[i].lo <= set->r[m].hi + 1) {
 			if (set->r[i].hi > set->r[m].hi)
 				set->r[m].hi = set->r[i].hi;
-		} else if (set->r[i].lo <= set->r[m].hi) {
-			/* hi is UINT32_MAX already */
 		} else {
 			set->r[++m] = set->r[i];
 		}
