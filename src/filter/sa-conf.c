@@ -641,7 +641,7 @@ static const char *const ignored_settings[] = {
 	"def_welcomelist_from_dkim", "def_whitelist_from_dkim", "def_welcomelist_from_spf",
 	"def_whitelist_from_spf", "dns_local_ports_avoid", "dns_block_rule",
 	"enlist_addrlist", "fns_check", "fns_ignore_dkim", "fns_ignore_headers",
-	"lang", "ok_languages", "ok_locales", "originating_ip_headers", "report",
+	"lang", "ok_languages", "ok_locales", "report",
 	"report_contact", "report_safe", "required_score", "unsafe_report",
 	"uridnsbl_skip_domain", "url_shortener_get", "use_bayes", "use_auto_welcomelist",
 	"report_charset", "welcomelist_from", "whitelist_from", "blocklist_from",
@@ -768,6 +768,27 @@ static void command(struct sa_engine *e, const char *key, const char *v)
 		set_redirector(e, v);
 	} else if (strcmp(key, "enlist_uri_host") == 0) {
 		set_enlist_uri_host(e, v);
+	} else if (strcmp(key, "originating_ip_headers") == 0) {
+		const char *q = v;
+		while (*q != '\0') {
+			const char *rest2;
+			char *w = split_word(e->pool, q, &rest2);
+			q = rest2;
+			if (w[0] == '\0')
+				break;
+			bool dup = false;
+			for (size_t i = 0; i < e->n_orig_ip_headers; i++)
+				if (strcasecmp(e->orig_ip_headers[i], w) == 0)
+					dup = true;
+			if (dup)
+				continue;
+			e->orig_ip_headers = pool_realloc(e->pool, e->orig_ip_headers,
+							  sizeof(char *) * e->n_orig_ip_headers,
+							  sizeof(char *) * (e->n_orig_ip_headers + 1));
+			e->orig_ip_headers[e->n_orig_ip_headers++] = w;
+		}
+	} else if (strcmp(key, "clear_originating_ip_headers") == 0) {
+		e->n_orig_ip_headers = 0;
 	} else if (strcmp(key, "test") == 0 || ignored(key)) {
 		/* regression tests and settings that do not change hits */
 	} else {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "filter/sa-private.h"
+#include "lib/buf.h"
 #include "lib/hash.h"
 #include "lib/pool.h"
 #include "lib/util.h"
@@ -52,6 +53,33 @@ bool sa_glob_match(const char *g, const char *s)
 	while (*g == '*')
 		g++;
 	return *g == '\0';
+}
+
+const char *sa_tlds_re(const struct sa_engine *e, struct pool *pool)
+{
+	struct buf b;
+	size_t it = 0;
+	const void *k;
+	size_t kl;
+	void *v;
+	buf_init_pool(&b, pool, 0);
+	buf_append_str(&b, "(?<![a-zA-Z0-9-])(?:");
+	bool first = true;
+	while (hash_iter(e->tlds, &it, &k, &kl, &v)) {
+		if (!first)
+			buf_append_c(&b, '|');
+		first = false;
+		for (size_t i = 0; i < kl; i++) {
+			char c = ((const char *)k)[i];
+			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+				buf_append_c(&b, '\\');
+			buf_append_c(&b, c);
+		}
+	}
+	if (first)
+		buf_append_str(&b, "no_tlds_defined");
+	buf_append_str(&b, ")(?!(?:[a-zA-Z0-9-]|\\.[a-zA-Z0-9]))");
+	return buf_cstr(&b);
 }
 
 bool sa_is_tld(const struct sa_engine *e, const char *s, size_t len)
@@ -539,6 +567,14 @@ static void finish(struct sa_engine *e)
 	free(state);
 	e->n_active = n_active;
 
+	/* FreeMail's address pattern ends in a known TLD */
+	if (hash_count(e->freemail) > 0 || e->n_freemail_globs > 0) {
+		char *p = pool_printf(e->pool,
+			"(?=.{0,64}\\@)(?<![a-z0-9!#\\$%%&'*+\\/=?^_`{|}~-])"
+			"([a-z0-9!#\\$%%&'*+\\/=?^_`{|}~-]+(?:\\.[a-z0-9!#\\$%%&'*+\\/=?^_`{|}~-]+)*\\@"
+			"(?:[a-z0-9](?:[a-z0-9-]{0,59}[a-z0-9])?\\.){1,4}%s)", sa_tlds_re(e, e->pool));
+		e->email_re = sa_re_internal(p, PCRE2_CASELESS);
+	}
 	e->pf_body = sa_prefilter_build(e, e->run[SA_T_BODY], e->n_run[SA_T_BODY]);
 	e->pf_rawbody = sa_prefilter_build(e, e->run[SA_T_RAWBODY], e->n_run[SA_T_RAWBODY]);
 	e->pf_full = sa_prefilter_build(e, e->run[SA_T_FULL], e->n_run[SA_T_FULL]);
@@ -625,6 +661,8 @@ void sa_engine_free(struct sa_engine **ep)
 	}
 	for (size_t i = 0; i < e->n_redirectors; i++)
 		pcre2_code_free(e->redirectors[i]);
+	if (e->email_re != NULL)
+		pcre2_code_free(e->email_re);
 	sa_prefilter_free(&e->pf_body);
 	sa_prefilter_free(&e->pf_rawbody);
 	sa_prefilter_free(&e->pf_full);

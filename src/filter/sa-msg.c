@@ -744,8 +744,10 @@ static void parse_multipart(struct parser *ps, struct job *j)
 
 	j->part->leaf = false;
 	/* the preamble goes up to the first "--boundary" line */
+	int bstate = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (boundary_line(&v[i], b, bl) == 1) {
+			bstate = 1;
 			if (i + 1 < n && !looks_like_field(v[i + 1].p, v[i + 1].len))
 				m->missing_mime_headers = true;
 			start = i + 1;
@@ -796,8 +798,10 @@ static void parse_multipart(struct parser *ps, struct job *j)
 			const char *pb = ct.boundary != NULL ? ct.boundary : b;
 			queue(ps, part, pb, arr, subparse);
 			add_child(j->part, part);
-			if (last_b)
+			if (last_b) {
+				bstate--;
 				break;
+			}
 			if (remaining > 0 && !looks_like_field(v[i + 1].p, v[i + 1].len))
 				m->missing_mime_headers = true;
 			if (++ps->parts >= SA_MAX_PARTS) {
@@ -845,6 +849,8 @@ static void parse_multipart(struct parser *ps, struct job *j)
 		push_body_line(pool, &arr, l->p, l->len);
 		arr_set = true;
 	}
+	if (bstate != 0)
+		m->mime_missing_boundary = true;
 	/* an epilogue with more than dots and white space */
 	for (size_t i = n - remaining; remaining > 0 && i < n; i++) {
 		for (size_t k = 0; k < v[i].len; k++) {
@@ -1057,6 +1063,19 @@ static void parse_message(struct parser *ps, struct sa_part *node, const char *d
 	queue(ps, node, ct.boundary, body, subparse);
 }
 
+static void collect_all(struct sa_msg *m, struct sa_part *p, size_t *cap)
+{
+	if (m->n_all_parts == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		m->all_parts = pool_realloc(m->pool, m->all_parts, sizeof(void *) * *cap,
+					    sizeof(void *) * nc);
+		*cap = nc;
+	}
+	m->all_parts[m->n_all_parts++] = p;
+	for (struct sa_part *c = p->children; c != NULL; c = c->sibling)
+		collect_all(m, c, cap);
+}
+
 static void collect_leaves(struct sa_msg *m, struct sa_part *p, struct sa_part ***tail)
 {
 	if (p->leaf) {
@@ -1130,6 +1149,9 @@ struct sa_msg *sa_msg_parse(struct pool *pool, const struct sa_engine *e, const 
 	}
 	struct sa_part **tail = &m->leaves;
 	collect_leaves(m, m->root, &tail);
+	size_t cap = 0;
+	collect_all(m, m->root, &cap);
+	m->pristine_body_length = m->body_len;
 	return m;
 }
 
@@ -1204,6 +1226,8 @@ static bool has_non_ascii(const char *s, size_t len)
 	return false;
 }
 
+static size_t space_at(const char *s, size_t i, size_t len, bool uni);
+
 void sa_part_render(struct sa_msg *m, struct sa_part *p)
 {
 	if (p->rendered_done)
@@ -1224,7 +1248,32 @@ void sa_part_render(struct sa_msg *m, struct sa_part *p)
 		p->html = r;
 		p->rendered = r->text;
 		p->rendered_len = r->text_len;
-		p->html_ratio = len > 0 ? ((double)len - (double)r->text_len) / (double)len : 0;
+		/* html_length and non_space_len count characters when the text
+		   was decoded as UTF-8, bytes otherwise */
+		size_t hl = 0, sp = 0;
+		for (size_t i = 0; i < r->text_len;) {
+			unsigned char c = (unsigned char)r->text[i];
+			size_t w = 1;
+			if (chars) {
+				size_t us = space_at(r->text, i, r->text_len, true);
+				if (us > 0) {
+					sp++;
+					w = us;
+				} else if (c >= 0xf0) {
+					w = 4;
+				} else if (c >= 0xe0) {
+					w = 3;
+				} else if (c >= 0xc0) {
+					w = 2;
+				}
+			} else if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x0b) {
+				sp++;
+			}
+			hl++;
+			i += w;
+		}
+		p->html_non_space = (double)hl - (double)sp;
+		p->html_ratio = len > 0 ? ((double)len - (double)hl) / (double)len : 0;
 		return;
 	}
 	p->rendered = text;
@@ -1764,6 +1813,36 @@ done:
 	return hv;
 }
 
+const char *sa_get(struct sa_msg *m, const char *request, bool *present_r)
+{
+	const struct sa_hval *v = sa_msg_get(m, request);
+	if (present_r != NULL)
+		*present_r = v->n > 0;
+	if (v->n == 0)
+		return "";
+	const char *c = strrchr(request, ':');
+	bool first = strcasecmp(request, "EnvelopeFrom") == 0;
+	for (const char *q = strchr(request, ':'); q != NULL; q = strchr(q + 1, ':'))
+		if (strncmp(q, ":addr", 5) == 0 || strncmp(q, ":name", 5) == 0 ||
+		    strncmp(q, ":host", 5) == 0 || strncmp(q, ":domain", 7) == 0 ||
+		    strncmp(q, ":ip", 3) == 0 || strncmp(q, ":revip", 6) == 0)
+			first = true;
+	(void)c;
+	if (first) {
+		size_t l = v->lens[0];
+		if (l > 0 && v->vals[0][l - 1] == '\n')
+			l--;
+		return pool_strndup(m->pool, v->vals[0], l);
+	}
+	if (v->n == 1)
+		return pool_strndup(m->pool, v->vals[0], v->lens[0]);
+	struct buf b;
+	buf_init_pool(&b, m->pool, 0);
+	for (size_t i = 0; i < v->n; i++)
+		buf_append(&b, v->vals[i], v->lens[i]);
+	return buf_cstr(&b);
+}
+
 const struct sa_hval *sa_msg_get(struct sa_msg *m, const char *request)
 {
 	struct sa_hval *hv = hash_get_str(m->get_cache, request);
@@ -1870,8 +1949,8 @@ static bool domain_valid_cb(void *ctx, const char *host)
 	return dot != NULL && sa_is_tld(e, dot + 1, strlen(dot + 1));
 }
 
-static void add_uri(struct sa_msg *m, const char *raw, unsigned types, bool valid_domain,
-		    const char *const *anchors, size_t n_anchors)
+static void add_uri(struct sa_msg *m, const char *raw, unsigned types, unsigned html_tags,
+		    bool valid_domain, const char *const *anchors, size_t n_anchors)
 {
 	const char **cl;
 	size_t n = mime_uri_canonicalize(m->pool, raw, redirect_cb, domain_valid_cb,
@@ -1950,6 +2029,7 @@ static void add_uri(struct sa_msg *m, const char *raw, unsigned types, bool vali
 	u->hosts = nh2;
 	u->n_hosts = kh;
 	u->types |= types;
+	u->html_tags |= html_tags;
 	if (n_anchors > 0) {
 		const char **na = pool_alloc(m->pool, sizeof(char *) * (u->n_anchors + n_anchors));
 		size_t ka = 0;
@@ -1985,7 +2065,7 @@ void sa_msg_uris(struct sa_msg *m)
 				t |= SA_UT_SCHEMELESS;
 			if (tu[k].unlinked)
 				t |= SA_UT_UNLINKED;
-			add_uri(m, tu[k].uri, t, true, NULL, 0);
+			add_uri(m, tu[k].uri, t, 0, true, NULL, 0);
 		}
 	}
 	for (size_t h = 0; h < m->n_htmls; h++) {
@@ -2005,7 +2085,7 @@ void sa_msg_uris(struct sa_msg *m)
 				t |= SA_UT_FORM;
 			if (hu->tags & ~(MIME_HTML_TAG_A | MIME_HTML_TAG_IMG | MIME_HTML_TAG_FORM))
 				t |= SA_UT_OTHER_HTML;
-			add_uri(m, hu->uri, t, false, hu->anchor_text, hu->n_anchor_text);
+			add_uri(m, hu->uri, t, hu->tags, false, hu->anchor_text, hu->n_anchor_text);
 		}
 	}
 	/* every cleaned URI once */

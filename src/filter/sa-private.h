@@ -189,6 +189,8 @@ struct sa_engine {
 	pcre2_code **redirectors;   /* redirector_pattern */
 	size_t n_redirectors;
 	struct hash *enlist_uri_host; /* list name -> struct hash * of hosts */
+	char **orig_ip_headers;     /* originating_ip_headers */
+	size_t n_orig_ip_headers;
 
 	/* runnable rules by kind (indexes into rules) */
 	unsigned *run[SA_T_COUNT];
@@ -199,6 +201,7 @@ struct sa_engine {
 	size_t n_hreqs, cap_hreqs;
 
 	struct sa_prefilter *pf_body, *pf_rawbody, *pf_full, *pf_uri;
+	pcre2_code *email_re;       /* FreeMail's address pattern, with the TLDs */
 
 	struct sa_unsupported *unsupported;
 	size_t n_unsupported;
@@ -312,17 +315,20 @@ struct sa_part {
 	bool rendered_done;
 	struct mime_html_result *html;
 	double html_ratio;      /* text vs html length, for HTML parts */
+	double html_non_space;  /* non-space characters of the rendering */
 };
 
 struct sa_relay {
 	const char *ip, *by, *helo, *rdns, *ident, *envfrom, *id, *auth;
 	bool ip_private, msa, internal, trusted;
-	bool lc_rdns_set;
+	bool no_reverse_dns;       /* the MTA looked rDNS up and found none */
+	bool rdns_not_in_headers;  /* the MTA does not record rDNS */
 };
 
 struct sa_uri {
 	const char *raw;
 	unsigned types;         /* SA_UT_* */
+	unsigned html_tags;     /* enum mime_html_tag of the tags naming it */
 	const char **cleaned;
 	size_t n_cleaned;
 	const char **anchors;
@@ -407,6 +413,11 @@ struct sa_msg {
 	const struct sa_scan_info *info;
 
 	struct hash *get_cache;    /* request -> struct sa_hval * */
+	bool mime_missing_boundary;
+	size_t pristine_body_length;
+	/* parts in find_parts order, every node (multiparts and the root too) */
+	struct sa_part **all_parts;
+	size_t n_all_parts;
 };
 
 /* A header request's value as header rules match it. */
@@ -423,6 +434,10 @@ struct sa_msg *sa_msg_parse(struct pool *pool, const struct sa_engine *e,
 			    const struct sa_scan_info *info);
 /* get(): "From:addr", "ALL", "ToCc" ... (cached). */
 const struct sa_hval *sa_msg_get(struct sa_msg *m, const char *request);
+/* $pms->get() in scalar context: the first value (:addr and the like,
+   EnvelopeFrom) or all values joined; "" when absent, and *present_r
+   (may be NULL) false. */
+const char *sa_get(struct sa_msg *m, const char *request, bool *present_r);
 /* The last value of a header (decoded), or NULL. */
 const char *sa_msg_header(struct sa_msg *m, const char *name, size_t *len_r);
 /* Body arrays. */
@@ -484,9 +499,14 @@ struct sa_eval_def {
 	const char *why;        /* for unimplemented: "network", "Bayes"... */
 };
 
-extern const struct sa_eval_def sa_evals[];
-extern const size_t sa_n_evals;
+extern const struct sa_eval_def *sa_evals;
+extern size_t sa_n_evals;
 int sa_eval_lookup(const char *name);
+
+/* SpamAssassin's parse_rfc822_date(): seconds, or -1 when no date. */
+int64_t sa_parse_date(const char *s);
+/* The RegistryBoundaries TLD alternation, for patterns that need it. */
+const char *sa_tlds_re(const struct sa_engine *e, struct pool *pool);
 
 /* Per-scan state shared by the runner and the evals. */
 struct sa_scan {
