@@ -31,7 +31,7 @@ class ScriptError(Exception):
     pass
 
 
-class TestFailed(Exception):
+class ScriptFailed(Exception):
     pass
 
 
@@ -519,7 +519,7 @@ class Conn:
             try:
                 d = self.sock.recv(65536)
             except socket.timeout:
-                raise TestFailed("timeout waiting for the server; transcript:\n" + self.tail())
+                raise ScriptFailed("timeout waiting for the server; transcript:\n" + self.tail())
             if not d:
                 self.disconnected = True
                 raise EOFError()
@@ -629,7 +629,7 @@ class Runner:
                 val = self.vars.get(name)
                 if val is None:
                     if not skip_uninit:
-                        raise TestFailed("uninitialized variable: %s" % name)
+                        raise ScriptFailed("uninitialized variable: %s" % name)
                     val = "$"
             out.append(val)
         return "".join(out)
@@ -843,7 +843,7 @@ class Runner:
             if r.startswith(tag + " "):
                 status = r[len(tag) + 1:].split(" ", 1)[0].upper()
                 if fail and status not in expect:
-                    raise TestFailed("%s failed: %s" % (line, r))
+                    raise ScriptFailed("%s failed: %s" % (line, r))
                 return status, r, untagged
             if r.startswith("* "):
                 self.track(conn, r[2:])
@@ -884,7 +884,7 @@ class Runner:
         c = Conn(self.host, self.port, idx, self.timeout)
         banner = c.read_response()
         if not banner.startswith("* OK"):
-            raise TestFailed("bad banner: " + banner)
+            raise ScriptFailed("bad banner: " + banner)
         self.track(c, banner[2:])
         return c
 
@@ -928,7 +928,7 @@ class Runner:
                 r = c0.read_response()
                 if r.startswith(tag + " "):
                     if not r[len(tag) + 1:].upper().startswith("OK"):
-                        raise TestFailed("APPEND failed: " + r)
+                        raise ScriptFailed("APPEND failed: " + r)
                     break
         if t.state == "appended":
             return True
@@ -943,7 +943,7 @@ class Runner:
     # --- running ---
 
     def run(self, path):
-        """Returns "passed", "skipped" or raises TestFailed."""
+        """Returns "passed", "skipped" or raises ScriptFailed."""
         t = parse_script(path)
         self.vars = {}
         self.added = []
@@ -1014,9 +1014,9 @@ class Runner:
                 if g.have_bye and c.seen_bye:
                     for cmd in pending.values():
                         if not (cmd.reply and cmd.reply[0].value == "" and len(cmd.reply) == 1):
-                            raise TestFailed("%s: expected %s, got BYE" % (where, to_str(cmd.reply)))
+                            raise ScriptFailed("%s: expected %s, got BYE" % (where, to_str(cmd.reply)))
                     break
-                raise TestFailed("%s: unexpected disconnection\n%s" % (where, c.tail()))
+                raise ScriptFailed("%s: unexpected disconnection\n%s" % (where, c.tail()))
             if r.startswith("* "):
                 self.untagged(t, g, c, r[2:], pending, where)
                 continue
@@ -1025,7 +1025,7 @@ class Runner:
             tag = r.split(" ", 1)[0]
             cmd = pending.pop(tag, None)
             if cmd is None:
-                raise TestFailed("%s: unexpected tagged reply %s" % (where, r))
+                raise ScriptFailed("%s: unexpected tagged reply %s" % (where, r))
             args = parse_args(r.split(" ", 1)[1] if " " in r else "")
             status = args[0].value.upper() if args and args[0].type == "atom" else ""
             exp = cmd.reply
@@ -1035,19 +1035,19 @@ class Runner:
             if exp[0].value == "" and status == "BAD":
                 ok = False
             if not ok:
-                raise TestFailed("%s: expected tagged reply '%s', got '%s'\n%s" %
+                raise ScriptFailed("%s: expected tagged reply '%s', got '%s'\n%s" %
                                  (where, to_str(exp), r, c.tail()))
         # the untagged replies that must have come
         missing = [i for i, (a, ex) in enumerate(g.untagged) if ex == EXIST_MUST and not self.found[i]]
         if missing:
             i = missing[0]
             exp = g.untagged[i][0]
-            raise TestFailed("%s: missing %d untagged replies (%d mismatches)\n"
+            raise ScriptFailed("%s: missing %d untagged replies (%d mismatches)\n"
                              " - first unexpanded: %s\n - first expanded: %s\n - best match: %s\n%s" %
                              (where, len(missing), self.mismatches, to_str(exp),
                               self.expand_all(to_str(exp), True), self.best[i] or "", c.tail()))
         if self.first_extra is not None:
-            raise TestFailed("%s: %d unexpected untagged replies, first: %s" %
+            raise ScriptFailed("%s: %d unexpected untagged replies, first: %s" %
                              (where, self.mismatches, self.first_extra))
         if g.sleep:
             time.sleep(g.sleep)
@@ -1069,7 +1069,7 @@ class Runner:
             self.vars.pop("tag", None)
             if n == -1:
                 if ex == EXIST_MUST_NOT:
-                    raise TestFailed("%s: unexpected untagged match:\nMatch: %s\nReply: %s" %
+                    raise ScriptFailed("%s: unexpected untagged match:\nMatch: %s\nReply: %s" %
                                      (where, to_str(exp), text))
                 self.found[i] = True
                 found_some = True
@@ -1114,7 +1114,7 @@ def main(argv):
         try:
             res = r.run(path)
             print("%-40s %s" % (os.path.basename(path), res))
-        except (TestFailed, ScriptError) as e:
+        except (ScriptFailed, ScriptError) as e:
             failed += 1
             print("%-40s FAILED\n%s\n" % (os.path.basename(path), e))
     return 1 if failed else 0
