@@ -423,7 +423,12 @@ static void finish(struct sa_engine *e)
 			if (strcmp(np, r->re.pat) != 0) {
 				struct sa_re nre;
 				const char *err;
-				if (sa_re_compile(e->pool, np, r->re.mods, &nre, &err) < 0) {
+				int rc = sa_re_compile(e->pool, np, r->re.mods, &nre, &err);
+				if (rc < 0 && strstr(err, "too large") != NULL) {
+					np = sa_replace_tags_define(e, e->pool, r->re.pat);
+					rc = sa_re_compile(e->pool, np, r->re.mods, &nre, &err);
+				}
+				if (rc < 0) {
 					e->cur_file = r->file;
 					sa_rule_warn(e, r, "regexp failed after replace_tags: %s", err);
 				} else {

@@ -1650,6 +1650,35 @@ static struct sa_hval *compute(struct sa_msg *m, const char *request)
 	bool raw = (mods & SA_HM_RAW) != 0;
 	bool needraw = (mods & (SA_HM_ADDR | SA_HM_NAME)) != 0;
 
+	if (strcmp(name, "ALL-TRUSTED") == 0 || strcmp(name, "ALL-INTERNAL") == 0 ||
+	    strcmp(name, "ALL-UNTRUSTED") == 0 || strcmp(name, "ALL-EXTERNAL") == 0) {
+		/* get_all_hdrs_in_rcvd_index_range(): the fields up to and with
+		   the last trusted Received, or from the first untrusted on */
+		sa_msg_relays(m);
+		long last = name[4] == 'T' || name[4] == 'I' ? m->last_trusted_idx : m->last_internal_idx;
+		bool upto = name[4] == 'T' || name[4] == 'I';
+		long start = upto ? -1 : last + 1, end = upto ? last + 1 : -1;
+		long cur = -1;
+		if (upto && end < 0)
+			goto done;
+		for (size_t i = 0; i < m->n_hdrs; i++) {
+			const struct sa_hdr *h = &m->hdrs[i];
+			if (strcasecmp(h->name, "Received") == 0)
+				cur++;
+			const char *line;
+			if (raw)
+				line = pool_printf(pool, "%s:%s", h->name, h->raw);
+			else
+				line = pool_printf(pool, "%s: %.*s\n", h->name, (int)h->dec_len, h->dec);
+			if ((!upto && start <= cur) || (upto && cur < end)) {
+				vl_add(pool, &vl, line, strlen(line));
+			} else if (upto && cur == end) {
+				vl_add(pool, &vl, line, strlen(line));
+				break;
+			}
+		}
+		goto done;
+	}
 	if (strcmp(name, "ALL") == 0) {
 		if (raw) {
 			/* the pristine header, one (folded) field per value */

@@ -275,6 +275,10 @@ double sa_meta_eval(const struct sa_meta *m, const double *values);
 /* sa-replace.c: applies replace_tag & co. to rule patterns. */
 char *sa_replace_tags(struct sa_engine *e, struct pool *pool,
 		      const char *pat);
+/* The same with each tag defined once and called, for patterns whose
+   inlined form is too large for PCRE2. */
+char *sa_replace_tags_define(struct sa_engine *e, struct pool *pool,
+			     const char *pat);
 
 /* sa-engine.c: glob helper for rules_matching() and freemail. */
 bool sa_glob_match(const char *glob, const char *s);
@@ -406,6 +410,8 @@ struct sa_msg {
 	const char *relays_trusted_str, *relays_untrusted_str;
 	const char *relays_internal_str, *relays_external_str;
 	size_t n_received_unparsed;
+	long last_trusted_idx;     /* SpamAssassin's last_trusted_relay_index */
+	long last_internal_idx;
 	bool relays_done;
 
 	const char *envelope_from;

@@ -867,6 +867,7 @@ void sa_received_parse(struct sa_msg *m)
 	bool have_qms = false;
 	struct sa_relay *trusted = NULL, *untrusted = NULL;
 	size_t nt = 0, nu = 0;
+	long last_trusted = -1;
 
 	pthread_once(&once, init_res);
 	/* the Received values, then "from X-Originating-IP: IP" for the
@@ -905,8 +906,11 @@ void sa_received_parse(struct sa_msg *m)
 		}
 		if (rc == R_UNPARSEABLE)
 			m->n_received_unparsed++;
-		if (rc != R_RELAY)
+		if (rc != R_RELAY) {
+			if (in_trusted)
+				last_trusted++;
 			continue;
+		}
 		struct sa_relay r = { 0 };
 		r.ip = pr.ip;
 		r.rdns = pr.rdns;
@@ -932,6 +936,7 @@ void sa_received_parse(struct sa_msg *m)
 					       sizeof(*trusted) * (nt + 1));
 			trusted[nt++] = r;
 			allow_fetch = true;
+			last_trusted++;
 		} else {
 			untrusted = pool_realloc(pool, untrusted, sizeof(*untrusted) * nu,
 						 sizeof(*untrusted) * (nu + 1));
@@ -955,6 +960,8 @@ void sa_received_parse(struct sa_msg *m)
 			buf_append_c(&us, ' ');
 		buf_append_str(&us, relay_str(pool, &untrusted[i]));
 	}
+	m->last_trusted_idx = last_trusted;
+	m->last_internal_idx = last_trusted;
 	m->n_relays = nt + nu;
 	m->n_trusted = nt;
 	m->n_internal = nt;

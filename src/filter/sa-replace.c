@@ -187,3 +187,102 @@ char *sa_replace_tags(struct sa_engine *e, struct pool *pool, const char *pat)
 	} while (again && passes <= 5);
 	return re;
 }
+
+/*
+ * PCRE2 as Debian builds it (2-byte links) refuses compiled patterns
+ * over 64 KiB, and a few obfuscation rules expand to 120 KiB once every
+ * <X> is inlined.  For those the tags become subroutine calls, (?&T1),
+ * to one (?(DEFINE)...) copy of each tag at the end: the same language,
+ * since PCRE2 (10.30 on) backtracks into subroutine calls.
+ */
+
+struct tagdefs {
+	struct pool *pool;
+	const char *names[256];
+	const char *values[256];
+	size_t n;
+};
+
+static const char *tag_call(struct sa_engine *e, struct tagdefs *td, const char *tag,
+			    const char *value);
+
+/* Replaces every <TAG> of s that has a replacement by a call. */
+static char *calls_in(struct sa_engine *e, struct tagdefs *td, const char *s)
+{
+	const char *start = e->replace_start, *end = e->replace_end;
+	size_t sl = strlen(start), el = strlen(end);
+	struct buf b;
+	buf_init_pool(&b, td->pool, 0);
+	while (*s != '\0') {
+		const char *p = strstr(s, start);
+		const char *q = p != NULL ? strstr(p + sl, end) : NULL;
+		if (p == NULL || q == NULL) {
+			buf_append_str(&b, s);
+			break;
+		}
+		char *tag = pool_strndup(td->pool, p + sl, (size_t)(q - p - sl));
+		const char *rep = hash_get_str(e->replace_tag, tag);
+		buf_append(&b, s, (size_t)(p - s));
+		if (rep != NULL && rep[0] != '\0' && strpbrk(tag, "<> ") == NULL) {
+			const char *call = tag_call(e, td, tag, rep);
+			buf_append_str(&b, call != NULL ? call : rep);
+			s = q + el;
+		} else {
+			buf_append(&b, p, sl);
+			s = p + sl;
+		}
+	}
+	return (char *)buf_cstr(&b);
+}
+
+static const char *tag_call(struct sa_engine *e, struct tagdefs *td, const char *tag,
+			    const char *value)
+{
+	for (size_t i = 0; i < td->n; i++)
+		if (strcmp(td->names[i], tag) == 0)
+			return pool_printf(td->pool, "(?&SAT%zu)", i);
+	if (td->n == N_ELEMENTS(td->names))
+		return NULL;
+	size_t i = td->n++;
+	td->names[i] = tag;
+	td->values[i] = ""; /* a tag naming itself stays finite */
+	td->values[i] = calls_in(e, td, value);
+	return pool_printf(td->pool, "(?&SAT%zu)", i);
+}
+
+char *sa_replace_tags_define(struct sa_engine *e, struct pool *pool, const char *pat)
+{
+	const char *start = e->replace_start, *end = e->replace_end;
+	struct tagdefs td = { .pool = pool };
+	char *re = pool_strdup(pool, pat);
+
+	/* the directives and the pre/post/inter decorations as the plugin
+	   applies them, then calls instead of inline copies */
+	char *pre = take_directive(pool, &re, start, end, "pre");
+	char *post = take_directive(pool, &re, start, end, "post");
+	char *inter = take_directive(pool, &re, start, end, "inter");
+	char **parts;
+	size_t n = split_tags(pool, re, &parts);
+	const char *prev = pre != NULL ? hash_get_str(e->replace_pre, pre) : NULL;
+	const char *postv = post != NULL ? hash_get_str(e->replace_post, post) : NULL;
+	const char *interv = inter != NULL ? hash_get_str(e->replace_inter, inter) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (prev != NULL && prev[0] != '\0')
+			parts[i] = decorate(pool, parts[i], start, end, prev, false);
+		if (postv != NULL && postv[0] != '\0')
+			parts[i] = decorate(pool, parts[i], start, end, postv, true);
+		if (interv != NULL && interv[0] != '\0' && parts[i][0] == '\0')
+			parts[i] = pool_strdup(pool, interv);
+	}
+	struct buf b;
+	buf_init_pool(&b, pool, 0);
+	for (size_t i = 0; i < n; i++)
+		buf_append_str(&b, calls_in(e, &td, parts[i]));
+	if (td.n > 0) {
+		buf_append_str(&b, "(?(DEFINE)");
+		for (size_t i = 0; i < td.n; i++)
+			buf_printf(&b, "(?<SAT%zu>%s)", i, td.values[i]);
+		buf_append_c(&b, ')');
+	}
+	return (char *)buf_cstr(&b);
+}
