@@ -11,6 +11,7 @@
 #include "lib/pool.h"
 #include "lib/threadpool.h"
 #include "lib/util.h"
+#include "proto/smtp-proto.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -132,14 +133,31 @@ struct rcpt_state {
 	int64_t next;
 	char error[256];
 	char **rcpts;
+	unsigned *notify;
+	char **orcpt;   /* NULL entries when none */
 	size_t n;
 };
 
+static void state_add(struct rcpt_state *s, const char *addr, unsigned notify, const char *orcpt)
+{
+	s->rcpts = xrealloc(s->rcpts, (s->n + 1) * sizeof(char *));
+	s->notify = xrealloc(s->notify, (s->n + 1) * sizeof(unsigned));
+	s->orcpt = xrealloc(s->orcpt, (s->n + 1) * sizeof(char *));
+	s->rcpts[s->n] = xstrdup(addr);
+	s->notify[s->n] = notify;
+	s->orcpt[s->n] = orcpt != NULL ? xstrdup(orcpt) : NULL;
+	s->n++;
+}
+
 static void state_free(struct rcpt_state *s)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		free(s->rcpts[i]);
+		free(s->orcpt[i]);
+	}
 	free(s->rcpts);
+	free(s->notify);
+	free(s->orcpt);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -165,8 +183,21 @@ static int state_read(const char *dir, const char *id, struct rcpt_state *s)
 		else if (str_has_prefix(line, "error "))
 			str_copy(s->error, line + 6, sizeof(s->error));
 		else if (str_has_prefix(line, "rcpt ")) {
-			s->rcpts = xrealloc(s->rcpts, (s->n + 1) * sizeof(char *));
-			s->rcpts[s->n++] = xstrdup(line + 5);
+			/* "rcpt ADDRESS [NOTIFY-BITS [ORCPT-XTEXT]]" */
+			char *addr = line + 5, *sp = strchr(addr, ' ');
+			unsigned notify = 0;
+			const char *orcpt = NULL;
+			if (sp != NULL) {
+				*sp = '\0';
+				char *rest = sp + 1, *sp2 = strchr(rest, ' ');
+				if (sp2 != NULL) {
+					*sp2 = '\0';
+					if (strcmp(sp2 + 1, "-") != 0)
+						orcpt = sp2 + 1;
+				}
+				notify = (unsigned)strtoul(rest, NULL, 10);
+			}
+			state_add(s, addr, notify, orcpt);
 		}
 	}
 	buf_free(&b);
@@ -187,8 +218,14 @@ static int state_write(const char *dir, const char *id, const struct rcpt_state 
 				*p = ' ';
 		buf_printf(&b, "error %s\n", clean);
 	}
-	for (size_t i = 0; i < s->n; i++)
-		buf_printf(&b, "rcpt %s\n", s->rcpts[i]);
+	for (size_t i = 0; i < s->n; i++) {
+		buf_printf(&b, "rcpt %s %u ", s->rcpts[i], s->notify != NULL ? s->notify[i] : 0);
+		if (s->orcpt != NULL && s->orcpt[i] != NULL)
+			smtp_params_xtext_encode(&b, s->orcpt[i], strlen(s->orcpt[i]));
+		else
+			buf_append_c(&b, '-');
+		buf_append_c(&b, '\n');
+	}
 	char name[64];
 	snprintf(name, sizeof(name), "%s.rcpt", id);
 	int r = write_atomic(dir, name, b.data, b.len, error_r);
@@ -200,7 +237,7 @@ static int state_write(const char *dir, const char *id, const struct rcpt_state 
 
 /* Envelope of a .msg file; *body_r points into b. */
 static int msg_parse(struct buf *b, const char **sender_r, int64_t *created_r,
-		     const char **body_r, size_t *len_r)
+		     const char **envid_r, const char **body_r, size_t *len_r)
 {
 	if (b->len < 14 || memcmp(b->data, "OMBU-QUEUE 1\n", 13) != 0)
 		return -1;
@@ -210,6 +247,7 @@ static int msg_parse(struct buf *b, const char **sender_r, int64_t *created_r,
 	*end = '\0';
 	*sender_r = "";
 	*created_r = 0;
+	*envid_r = NULL;
 	char *save = NULL;
 	for (char *line = strtok_r(b->data + 13, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -218,14 +256,17 @@ static int msg_parse(struct buf *b, const char **sender_r, int64_t *created_r,
 			*sender_r = line + 7;
 		else if (str_has_prefix(line, "created ") && num_parse_u64(line + 8, &v) == 0)
 			*created_r = (int64_t)v;
+		else if (str_has_prefix(line, "envid "))
+			*envid_r = line + 6;
 	}
 	*body_r = end + 2;
 	*len_r = b->len - (size_t)(end + 2 - b->data);
 	return 0;
 }
 
-static int put_in(const char *dir, const char *sender, const char *const *rcpts, size_t n,
-		  const void *msg, size_t len, char id_r[40], const char **error_r)
+static int put_in(const char *dir, const char *sender, const char *envid,
+		  const struct mx_rcpt *rcpts, size_t n, const void *msg, size_t len, char id_r[40],
+		  const char **error_r)
 {
 	static __thread char ebuf[300];
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
@@ -236,7 +277,13 @@ static int put_in(const char *dir, const char *sender, const char *const *rcpts,
 	make_id(id_r);
 	struct buf b;
 	buf_init(&b, 0);
-	buf_printf(&b, "OMBU-QUEUE 1\nsender %s\ncreated %lld\n\n", sender, (long long)time(NULL));
+	buf_printf(&b, "OMBU-QUEUE 1\nsender %s\ncreated %lld\n", sender, (long long)time(NULL));
+	if (envid != NULL && envid[0] != '\0') {
+		buf_append_str(&b, "envid ");
+		smtp_params_xtext_encode(&b, envid, strlen(envid));
+		buf_append_c(&b, '\n');
+	}
+	buf_append_c(&b, '\n');
 	buf_append(&b, msg, len);
 	char name[64];
 	snprintf(name, sizeof(name), "%s.msg", id_r);
@@ -245,10 +292,12 @@ static int put_in(const char *dir, const char *sender, const char *const *rcpts,
 	if (r < 0)
 		return -1;
 	struct rcpt_state s = { .attempts = 0, .next = 0 };
-	s.rcpts = (char **)rcpts;
-	s.n = n;
+	for (size_t i = 0; i < n; i++)
+		state_add(&s, rcpts[i].address, rcpts[i].notify, rcpts[i].orcpt);
 	/* the .rcpt file makes the entry exist: written last */
-	if (state_write(dir, id_r, &s, error_r) < 0) {
+	r = state_write(dir, id_r, &s, error_r);
+	state_free(&s);
+	if (r < 0) {
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s.msg", dir, id_r);
 		unlink(path);
@@ -257,12 +306,13 @@ static int put_in(const char *dir, const char *sender, const char *const *rcpts,
 	return 0;
 }
 
-int mx_queue_put(const char *queue_dir, const char *sender, const char *const *rcpts, size_t n,
-		 const void *msg, size_t len, char id_r[40], const char **error_r)
+int mx_queue_put(const char *queue_dir, const char *sender, const char *envid,
+		 const struct mx_rcpt *rcpts, size_t n, const void *msg, size_t len,
+		 char id_r[40], const char **error_r)
 {
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s/mx", queue_dir);
-	return put_in(dir, sender, rcpts, n, msg, len, id_r, error_r);
+	return put_in(dir, sender, envid, rcpts, n, msg, len, id_r, error_r);
 }
 
 /* ------------------------------------------------------------------ */
@@ -294,12 +344,27 @@ static void append_headers_of(struct buf *b, const char *msg, size_t len)
 	buf_append(b, msg, MIN(hl, (size_t)65536));
 }
 
-void mx_queue_bounce(const struct mx_deliverer *d, const char *queue_dir, const char *hostname,
-		     const char *sender, const void *msg, size_t len,
-		     const struct mx_rcpt *failed, size_t n)
+/* NOTIFY given without FAILURE (NEVER, or SUCCESS/DELAY only): the
+ * sender asked for no failure report for that recipient. */
+static bool wants_failure_dsn(unsigned notify)
 {
+	return notify == 0 || (notify & SMTP_NOTIFY_FAILURE) != 0;
+}
+
+void mx_queue_bounce(const struct mx_deliverer *d, const char *queue_dir, const char *hostname,
+		     const char *sender, const char *envid, const void *msg, size_t len,
+		     const struct mx_rcpt *all_failed, size_t n_all)
+{
+	size_t n = 0;
+	struct mx_rcpt *failed = xcalloc(n_all ? n_all : 1, sizeof(*failed));
+	for (size_t i = 0; i < n_all; i++) {
+		if (wants_failure_dsn(all_failed[i].notify))
+			failed[n++] = all_failed[i];
+	}
 	if (sender == NULL || sender[0] == '\0' || n == 0) {
-		log_info("mx.bounce_dropped", "reason=\"null sender\" recipients=%zu", n);
+		log_info("mx.bounce_dropped", "reason=%s recipients=%zu",
+			 n == 0 && n_all > 0 ? "NOTIFY" : "\"null sender\"", n_all);
+		free(failed);
 		return;
 	}
 	char id[40], date[64], boundary[64], enh[32];
@@ -324,10 +389,22 @@ void mx_queue_bounce(const struct mx_deliverer *d, const char *queue_dir, const 
 		buf_printf(&b, "<%s>: %u %s\r\n", failed[i].address, failed[i].code, failed[i].text);
 	buf_printf(&b, "\r\n--%s\r\nContent-Type: message/delivery-status\r\n\r\n"
 		       "Reporting-MTA: dns; %s\r\n", boundary, hostname);
-	for (size_t i = 0; i < n; i++)
-		buf_printf(&b, "\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n"
+	if (envid != NULL && envid[0] != '\0') {
+		buf_append_str(&b, "Original-Envelope-Id: ");
+		smtp_params_xtext_encode(&b, envid, strlen(envid));
+		buf_append_str(&b, "\r\n");
+	}
+	for (size_t i = 0; i < n; i++) {
+		buf_append_str(&b, "\r\n");
+		if (failed[i].orcpt != NULL) {
+			buf_append_str(&b, "Original-Recipient: rfc822; ");
+			smtp_params_xtext_encode(&b, failed[i].orcpt, strlen(failed[i].orcpt));
+			buf_append_str(&b, "\r\n");
+		}
+		buf_printf(&b, "Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n"
 			       "Diagnostic-Code: smtp; %u %s\r\n", failed[i].address,
 			   enhanced_of(failed[i].text, enh, sizeof(enh)), failed[i].code, failed[i].text);
+	}
 	buf_printf(&b, "\r\n--%s\r\nContent-Type: text/rfc822-headers\r\n\r\n", boundary);
 	append_headers_of(&b, msg, len);
 	buf_printf(&b, "\r\n--%s--\r\n", boundary);
@@ -336,22 +413,23 @@ void mx_queue_bounce(const struct mx_deliverer *d, const char *queue_dir, const 
 	const char *err;
 	int local = at != NULL ? dir_domain_is_local(d->dir, at + 1, &err) : 0;
 	char qid[40], dir[4096];
-	const char *rcpt[] = { sender };
+	struct mx_rcpt rcpt = { .address = sender };
 	if (local == 1) {
 		/* into the MX queue with a null sender: delivered (or dropped) like any mail */
-		if (mx_queue_put(queue_dir, "", rcpt, 1, b.data, b.len, qid, &err) < 0)
+		if (mx_queue_put(queue_dir, "", NULL, &rcpt, 1, b.data, b.len, qid, &err) < 0)
 			log_error("mx.bounce_failed", "to=%s error=%s", log_str(sender), log_str(err));
 		else
 			log_info("mx.bounce", "to=%s queue_id=%s recipients=%zu", log_str(sender), qid, n);
 	} else {
 		snprintf(dir, sizeof(dir), "%s/outbound", queue_dir);
-		if (put_in(dir, "", rcpt, 1, b.data, b.len, qid, &err) < 0)
+		if (put_in(dir, "", NULL, &rcpt, 1, b.data, b.len, qid, &err) < 0)
 			log_error("mx.bounce_failed", "to=%s error=%s", log_str(sender), log_str(err));
 		else
 			log_info("mx.bounce", "to=%s outbound_id=%s recipients=%zu note=\"waits for the outbound queue\"",
 				 log_str(sender), qid, n);
 	}
 	buf_free(&b);
+	free(failed);
 }
 
 /* ------------------------------------------------------------------ */
@@ -394,18 +472,26 @@ static void run_work(void *ctx)
 	snprintf(path, sizeof(path), "%s/%s.msg", q->mxdir, j->id);
 	struct buf b;
 	buf_init(&b, 0);
-	const char *sender, *body;
+	const char *sender, *body, *envid_x;
 	int64_t created;
 	size_t blen;
-	if (read_file(path, &b) < 0 || msg_parse(&b, &sender, &created, &body, &blen) < 0) {
+	if (read_file(path, &b) < 0 || msg_parse(&b, &sender, &created, &envid_x, &body, &blen) < 0) {
 		log_error("mx.queue_corrupt", "id=%s", j->id);
 		buf_free(&b);
 		state_free(&s);
 		return;
 	}
+	struct pool *xp = pool_create("queue-run", 512);
+	const char *envid = NULL;
+	if (envid_x != NULL)
+		smtp_params_xtext_decode(xp, envid_x, strlen(envid_x), &envid);
 	struct mx_rcpt *r = xcalloc(s.n ? s.n : 1, sizeof(*r));
-	for (size_t i = 0; i < s.n; i++)
+	for (size_t i = 0; i < s.n; i++) {
 		r[i].address = s.rcpts[i];
+		r[i].notify = s.notify[i];
+		if (s.orcpt[i] != NULL)
+			smtp_params_xtext_decode(xp, s.orcpt[i], strlen(s.orcpt[i]), &r[i].orcpt);
+	}
 	bool expired = (uint64_t)(time(NULL) - created) * 1000 >= q->max_age_ms;
 	if (!expired)
 		mx_deliver(q->d, sender, body, blen, r, s.n);
@@ -425,13 +511,12 @@ static void run_work(void *ctx)
 		} else if (r[i].status == MXD_PERM) {
 			failed[nf++] = r[i];
 		} else {
-			left.rcpts = xrealloc(left.rcpts, (left.n + 1) * sizeof(char *));
-			left.rcpts[left.n++] = xstrdup(r[i].address);
+			state_add(&left, r[i].address, r[i].notify, r[i].orcpt);
 			str_copy(left.error, r[i].text, sizeof(left.error));
 		}
 	}
 	if (nf > 0)
-		mx_queue_bounce(q->d, q->dir, q->hostname, sender, body, blen, failed, nf);
+		mx_queue_bounce(q->d, q->dir, q->hostname, sender, envid, body, blen, failed, nf);
 	const char *err;
 	if (left.n == 0) {
 		remove_entry(q->mxdir, j->id);
@@ -448,6 +533,7 @@ static void run_work(void *ctx)
 	state_free(&left);
 	state_free(&s);
 	buf_free(&b);
+	pool_destroy(&xp);
 }
 
 static void run_done(void *ctx)
@@ -575,11 +661,11 @@ static int list_dir(const char *queue_dir, const char *which,
 		snprintf(path, sizeof(path), "%s/%s.msg", dir, id);
 		struct buf b;
 		buf_init(&b, 0);
-		const char *sender = "?", *body = NULL;
+		const char *sender = "?", *body = NULL, *envid = NULL;
 		int64_t created = 0;
 		size_t blen = 0;
 		if (read_file(path, &b) == 0)
-			msg_parse(&b, &sender, &created, &body, &blen);
+			msg_parse(&b, &sender, &created, &envid, &body, &blen);
 		struct mx_queue_entry e = {
 			.id = id, .queue = which, .sender = sender,
 			.rcpts = (const char *const *)s.rcpts, .n_rcpts = s.n, .size = blen,

@@ -36,14 +36,17 @@ struct mx_queue *mx_queue_create(struct worker *w, const struct mx_deliverer *d,
 				 const char **error_r);
 void mx_queue_destroy(struct mx_queue **q);
 
-/* Queues msg for the recipients (blocking: fsync).  id_r gets the id. */
-int mx_queue_put(const char *queue_dir, const char *sender, const char *const *rcpts, size_t n,
-		 const void *msg, size_t len, char id_r[40], const char **error_r);
+/* Queues msg for the recipients (blocking: fsync), keeping their DSN
+ * parameters and the envelope id.  id_r gets the id. */
+int mx_queue_put(const char *queue_dir, const char *sender, const char *envid,
+		 const struct mx_rcpt *rcpts, size_t n, const void *msg, size_t len,
+		 char id_r[40], const char **error_r);
 
-/* Sends a delivery status notification for the failed recipients
- * (blocking).  Nothing is sent for a null sender. */
+/* Sends a delivery status notification (RFC 3464) for the failed
+ * recipients that asked for one (NOTIFY) (blocking).  Nothing is sent
+ * for a null sender. */
 void mx_queue_bounce(const struct mx_deliverer *d, const char *queue_dir, const char *hostname,
-		     const char *sender, const void *msg, size_t len,
+		     const char *sender, const char *envid, const void *msg, size_t len,
 		     const struct mx_rcpt *failed, size_t n);
 
 struct mx_queue_entry {

@@ -41,7 +41,9 @@ def test_delivery_one_and_many(mx):
     a = export(o, "alice@example.test")
     b = export(o, "bob@example.test")
     assert len(a) == 2 and len(b) == 1   # alice once per message, even when named twice
-    assert a[0].startswith(b"Return-Path: <a@example.org>\r\nReceived: from client.example ([127.0.0.1])")
+    assert a[0].startswith(b"Return-Path: <a@example.org>\r\n")
+    assert b"\r\nReceived: from client.example ([127.0.0.1])" in a[0]
+    assert b"\r\nX-Spam-Status: No, score=" in a[0]
     assert b"with ESMTP id" in a[0] and b"for <alice@example.test>" in a[0]
     assert b"Subject: many" in b[0]
 
@@ -544,8 +546,13 @@ def test_queue_expiry_bounces(ombu):
     srv = o.serve(workers=1, roles=["mx"], extra=FAST + ["queue.scan_interval=200ms", "queue.retry_min=300ms",
                                                          "queue.max_age=2s"])
     s = smtplib.SMTP("127.0.0.1", srv.ports["mx"])
-    s.sendmail("sender@example.test", ["far@example.test"], b"Subject: will bounce\r\n\r\nbody\r\n")
+    s.ehlo("c.example")
+    s.sendmail("sender@example.test", ["far@example.test"], b"Subject: will bounce\r\n\r\nbody\r\n",
+               mail_options=["ENVID=env+2Bid-42"], rcpt_options=["ORCPT=rfc822;Far@Example.Test"])
     s.sendmail("", ["far@example.test"], b"Subject: null sender\r\n\r\nbody\r\n")
+    # the sender asked for no failure report: none comes
+    s.sendmail("sender@example.test", ["far@example.test"], b"Subject: never tell\r\n\r\nbody\r\n",
+               rcpt_options=["NOTIFY=NEVER"])
     s.quit()
     deadline = time.time() + 20
     while time.time() < deadline:
@@ -561,4 +568,8 @@ def test_queue_expiry_bounces(ombu):
     assert b"report-type=delivery-status" in d
     assert b"Final-Recipient: rfc822; far@example.test" in d and b"Action: failed" in d
     assert b"Status: 4.4.7" in d and b"Subject: will bounce" in d
-    assert "event=mx.bounce_dropped" in srv.log()
+    assert b"Original-Envelope-Id: env+2Bid-42" in d
+    assert b"Original-Recipient: rfc822; Far@Example.Test" in d
+    assert b"never tell" not in d
+    assert "event=mx.bounce_dropped reason=NOTIFY" in srv.log()
+    assert "event=mx.bounce_dropped reason=\"null sender\"" in srv.log()
