@@ -10,6 +10,7 @@
 #include "lmtp/lmtp.h"
 #include "smtp/mx.h"
 #include "smtp/mx-queue.h"
+#include "filter/filter.h"
 #include "filter/zoneset.h"
 #include "imap/imap.h"
 #include "pop3/pop3.h"
@@ -40,6 +41,7 @@ void cli_register_config(void)
 	config_register(mx_config_keys);
 	config_register(queue_config_keys);
 	config_register(zoneset_config_keys);
+	config_register(filter_config_keys);
 	config_register(imap_config_keys);
 	config_register(pop3_config_keys);
 }

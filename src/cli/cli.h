@@ -81,5 +81,6 @@ int cmd_folder(struct cli *cli);
 int cmd_store(struct cli *cli);
 int cmd_config_reference(struct cli *cli);
 int cmd_queue(struct cli *cli);
+int cmd_check(struct cli *cli);
 
 #endif

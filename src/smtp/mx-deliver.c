@@ -31,19 +31,24 @@ static void deliver_local(const struct mx_deliverer *d, const char *sender, cons
 			set(rs[i], MXD_TEMP, 451, "4.3.0 this node has no store");
 		return;
 	}
-	struct buf m;
-	buf_init(&m, 0);
-	buf_printf(&m, "Return-Path: <%s>\r\n", sender);
-	buf_append(&m, msg, len);
+	/* The body is shared by every recipient; Return-Path (first, as a
+	 * delivery agent writes it) and the filter's lines for each copy go
+	 * in front of it as that copy's prefix. */
+	struct pool *pool = pool_create("deliver-local", 1024);
 	struct store_delivery *sd = xcalloc(n, sizeof(*sd));
 	for (size_t i = 0; i < n; i++) {
+		struct buf pre;
+		buf_init_pool(&pre, pool, 0);
+		buf_printf(&pre, "Return-Path: <%s>\r\n", sender);
+		if (rs[i]->prefix_len > 0)
+			buf_append(&pre, rs[i]->prefix, rs[i]->prefix_len);
 		sd[i].owner = users[i]->mailbox;
 		sd[i].folder = rs[i]->folder;
 		sd[i].quota = users[i]->quota;
-		sd[i].prefix = rs[i]->prefix;
-		sd[i].prefix_len = rs[i]->prefix_len;
+		sd[i].prefix = pre.data;
+		sd[i].prefix_len = pre.len;
 	}
-	store_deliver(d->st, m.data, m.len, NULL, sd, n);
+	store_deliver(d->st, msg, len, NULL, sd, n);
 	for (size_t i = 0; i < n; i++) {
 		switch (sd[i].result) {
 		case STORE_OK:
@@ -67,7 +72,7 @@ static void deliver_local(const struct mx_deliverer *d, const char *sender, cons
 		}
 	}
 	free(sd);
-	buf_free(&m);
+	pool_destroy(&pool);
 }
 
 static void deliver_remote(const struct mx_deliverer *d, struct pool *pool, const char *store,
@@ -131,20 +136,35 @@ void mx_deliver(const struct mx_deliverer *d, const char *sender, const void *ms
 	}
 	if (n_local > 0)
 		deliver_local(d, sender, msg, len, local, users, n_local);
-	/* one LMTP session per remote store */
+	/* One LMTP transaction per remote store and per distinct prefix: a
+	 * transaction carries one body, so recipients whose filter lines
+	 * differ go in transactions of their own, each with its lines in
+	 * front of the body. */
 	for (size_t i = 0; i < n; i++) {
 		if (stores[i] == NULL)
 			continue;
 		const char *store = stores[i];
+		const struct mx_rcpt *first = &rcpts[i];
 		struct mx_rcpt **group = pool_alloc(pool, n * sizeof(*group));
 		size_t ng = 0;
 		for (size_t k = i; k < n; k++) {
-			if (stores[k] != NULL && strcmp(stores[k], store) == 0) {
+			if (stores[k] != NULL && strcmp(stores[k], store) == 0 &&
+			    rcpts[k].prefix_len == first->prefix_len &&
+			    (first->prefix_len == 0 ||
+			     memcmp(rcpts[k].prefix, first->prefix, first->prefix_len) == 0)) {
 				group[ng++] = &rcpts[k];
 				stores[k] = NULL;
 			}
 		}
-		deliver_remote(d, pool, store, sender, msg, len, group, ng);
+		if (first->prefix_len == 0) {
+			deliver_remote(d, pool, store, sender, msg, len, group, ng);
+		} else {
+			struct buf m;
+			buf_init_pool(&m, pool, first->prefix_len + len);
+			buf_append(&m, first->prefix, first->prefix_len);
+			buf_append(&m, msg, len);
+			deliver_remote(d, pool, store, sender, m.data, m.len, group, ng);
+		}
 	}
 	pool_destroy(&pool);
 }

@@ -21,6 +21,11 @@ enum mx_delivery_status {
 
 struct mx_rcpt {
 	const char *address;        /* a local user's address (after alias expansion) */
+	/* DSN (RFC 3461): NOTIFY bits of the RCPT that reached this user
+	 * (0 = not given: failures only), and the address as the sender
+	 * wrote it (ORCPT, or the RCPT itself) */
+	unsigned notify;
+	const char *orcpt;
 	const char *folder;         /* NULL = INBOX */
 	const void *prefix;         /* per-recipient header lines (the filter's) */
 	size_t prefix_len;

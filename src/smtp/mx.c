@@ -539,24 +539,27 @@ static void data_work(void *ctx)
 		fr[i].address = j->rcpts[i].address;
 	struct filter_verdict v;
 	if (filter_scan(mx->filter, j->t->pool, j->msg.data, j->msg.len, j->sender, j->client_ip,
-			fr, j->n, &v, &err) < 0 || v.tempfail) {
+			fr, j->n, 0, &v, &err) < 0 || v.tempfail) {
 		j->code = 451;
 		str_copy(j->enh, "4.7.1", sizeof(j->enh));
 		str_copy(j->text, "Message could not be scanned; try again later", sizeof(j->text));
 		return;
 	}
 	if (v.reject) {
+		log_info("mx.rejected", "tx=%s reason=%s virus=%s", j->t->id, log_str(v.text), log_str(v.virus));
 		j->code = v.code != 0 ? v.code : 554;
 		str_copy(j->enh, "5.7.1", sizeof(j->enh));
 		str_copy(j->text, v.text, sizeof(j->text));
 		return;
 	}
+	log_info("mx.filtered", "tx=%s score=%.1f rules=%s", j->t->id, v.score, log_str(v.rules));
 	/* per-recipient actions */
 	size_t m = 0;
 	for (size_t i = 0; i < j->n; i++) {
 		if (fr[i].action == FILTER_DISCARD) {
-			log_info("mx.discarded", "tx=%s to=%s score=%.1f rules=%s", j->t->id,
-				 log_str(j->rcpts[i].address), v.score, log_str(v.rules));
+			log_info("mx.discarded", "tx=%s to=%s score=%.1f cutoff=%.1f list=%s rules=%s", j->t->id,
+				 log_str(j->rcpts[i].address), v.score, fr[i].cutoff,
+				 fr[i].list == 2 ? "black" : "none", log_str(v.rules));
 			continue;
 		}
 		j->rcpts[m] = j->rcpts[i];
@@ -567,20 +570,21 @@ static void data_work(void *ctx)
 	}
 	mx_deliver(&mx->deliverer, j->sender, j->msg.data, j->msg.len, j->rcpts, m);
 	/* what failed for now is queued; what failed for good bounces */
-	const char **temp = pool_alloc(j->t->pool, (m + 1) * sizeof(char *));
+	struct mx_rcpt *temp = pool_alloc(j->t->pool, (m + 1) * sizeof(*temp));
 	struct mx_rcpt *perm = pool_alloc(j->t->pool, (m + 1) * sizeof(*perm));
 	size_t nt = 0, np = 0, ok = 0;
 	for (size_t i = 0; i < m; i++) {
 		if (j->rcpts[i].status == MXD_OK)
 			ok++;
 		else if (j->rcpts[i].status == MXD_TEMP)
-			temp[nt++] = j->rcpts[i].address;
+			temp[nt++] = j->rcpts[i];
 		else
 			perm[np++] = j->rcpts[i];
 	}
 	char qid[40] = "";
-	if (nt > 0 && mx_queue_put(mx->queue_dir, j->sender, temp, nt, j->msg.data, j->msg.len, qid,
-				   &err) < 0) {
+	const char *envid = j->t->mail_params.envid;
+	if (nt > 0 && mx_queue_put(mx->queue_dir, j->sender, envid, temp, nt, j->msg.data, j->msg.len,
+				   qid, &err) < 0) {
 		log_error("mx.queue_failed", "tx=%s error=%s", j->t->id, log_str(err));
 		j->code = 451;
 		str_copy(j->enh, "4.3.0", sizeof(j->enh));
@@ -605,8 +609,8 @@ static void data_work(void *ctx)
 		return;
 	}
 	if (np > 0)
-		mx_queue_bounce(&mx->deliverer, mx->queue_dir, mx->hostname, j->sender, j->msg.data,
-				j->msg.len, perm, np);
+		mx_queue_bounce(&mx->deliverer, mx->queue_dir, mx->hostname, j->sender, envid,
+				j->msg.data, j->msg.len, perm, np);
 	j->code = 250;
 	str_copy(j->enh, "2.0.0", sizeof(j->enh));
 	if (nt > 0)
@@ -683,12 +687,17 @@ static void mx_data(struct smtp_session *s, struct smtp_transaction *t)
 	j->rcpts = pool_alloc(t->pool, (total + 1) * sizeof(*j->rcpts));
 	for (size_t i = 0; i < t->n_rcpts; i++) {
 		const struct mx_rcpt_ctx *rc = t->rcpts[i].ctx;
+		const struct smtp_recipient *sr = &t->rcpts[i];
 		for (size_t u = 0; u < rc->n; u++) {
 			bool dup = false;
 			for (size_t k = 0; k < j->n && !dup; k++)
 				dup = strcmp(j->rcpts[k].address, rc->users[u]) == 0;
-			if (!dup)
-				j->rcpts[j->n++].address = rc->users[u];
+			if (dup)
+				continue;
+			struct mx_rcpt *mr = &j->rcpts[j->n++];
+			mr->address = rc->users[u];
+			mr->notify = sr->params.notify;
+			mr->orcpt = sr->params.orcpt != NULL ? sr->params.orcpt : sr->address;
 		}
 	}
 	smtp_session_ref(s);
