@@ -273,7 +273,9 @@ static struct fetch_ctx *fetch_parse(struct imap_cmd *cmd)
 	}
 	if (cmd->count == 3 && parse_modifiers(cmd, fc, &cmd->args[2]) < 0)
 		return NULL;
-	if (cmd->uid && !has_item(fc, F_UID))
+	/* UID FETCH answers with UIDs, and so does every FETCH once QRESYNC
+	 * is on (RFC 7162 3.2.4) */
+	if ((cmd->uid || cmd->client->qresync) && !has_item(fc, F_UID))
 		add_item(cmd, fc, F_UID);
 	if (fc->changedsince_set && !fc->has_modseq) {
 		add_item(cmd, fc, F_MODSEQ);

@@ -591,6 +591,10 @@ static void process_input(struct imap_client *c)
 			break;
 		case IMAP_PARSE_LITERAL:
 			literal_announced(c);
+			/* a refused synchronising literal ends the command now:
+			 * the client sends nothing more for it */
+			if (imap_parser_feed(c->cmd->parser, "", 0, &used) == IMAP_PARSE_ERROR)
+				parse_error(c);
 			break;
 		case IMAP_PARSE_DONE:
 			dispatch(c);

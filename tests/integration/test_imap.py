@@ -108,19 +108,15 @@ class Raw:
         return self.ok('LOGIN "%s" "%s"' % (user, pw))
 
     def closed(self, timeout=5):
+        """True when the server closes the connection within timeout."""
         self.sock.settimeout(timeout)
         try:
             while True:
                 self._fill()
-        except EOFError:
+        except (EOFError, ConnectionResetError):
             return True
-        except (socket.timeout, ConnectionResetError):
-            return isinstance(sys_exc(), ConnectionResetError)
-
-
-def sys_exc():
-    import sys
-    return sys.exc_info()[1]
+        except socket.timeout:
+            return False
 
 
 def ssl_context():
