@@ -44,6 +44,8 @@ static void sync_done(void *ctx)
 			conn_write(c->conn, j->out.data, j->out.len);
 		if (j->result < 0)
 			imap_client_bye(c, "Mailbox was deleted or changed under the session.");
+		else if (c->srv->stopping)
+			imap_client_bye(c, "Server shutting down.");
 		else if (c->idle_sync_pending)
 			start_sync(c);
 		if (!c->busy && !c->closed && conn_input_len(c->conn) > 0)

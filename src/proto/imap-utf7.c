@@ -42,7 +42,7 @@ static void put_utf8(struct buf *out, uint32_t cp)
 	buf_append(out, s, n);
 }
 
-int imap_utf7_to_utf8(const char *in, struct buf *out)
+static int utf7_decode(const char *in, struct buf *out)
 {
 	const unsigned char *s = (const unsigned char *)in;
 	while (*s != '\0') {
@@ -95,6 +95,25 @@ int imap_utf7_to_utf8(const char *in, struct buf *out)
 			return -1;
 	}
 	return 0;
+}
+
+int imap_utf8_to_utf7(const char *in, struct buf *out);
+
+/* Only the canonical form is valid (what encoding the result gives
+ * back, as Dovecot checks it): "&AOQ-&AOQ-" for "&AOQA5A-" is not. */
+int imap_utf7_to_utf8(const char *in, struct buf *out)
+{
+	size_t start = out->len;
+	if (utf7_decode(in, out) < 0)
+		return -1;
+	struct buf again;
+	buf_init(&again, 0);
+	int r = imap_utf8_to_utf7(out->data != NULL ? out->data + start : "", &again) == 0 &&
+		strcmp(buf_cstr(&again), in) == 0 ? 0 : -1;
+	buf_free(&again);
+	if (r < 0)
+		buf_truncate(out, start);
+	return r;
 }
 
 /* Decodes one UTF-8 sequence; -1 when invalid. */

@@ -19,7 +19,7 @@ static const char *const cached_fields[] = {
 	NULL
 };
 
-static bool is_cached_field(const char *name)
+bool store_cache_has_field(const char *name)
 {
 	for (const char *const *f = cached_fields; *f != NULL; f++) {
 		if (str_eq_icase(name, *f))
@@ -50,7 +50,7 @@ void store_cache_compute(struct pool *pool, const void *msg, size_t len, struct 
 	const unsigned char *m = msg;
 	for (unsigned i = 0; i < root->fields_count; i++) {
 		const struct mime_field *f = &root->fields[i];
-		if (!is_cached_field(f->name) || f->offset + f->size > len)
+		if (!store_cache_has_field(f->name) || f->offset + f->size > len)
 			continue;
 		if (buf_append(&b, m + f->offset, (size_t)f->size) < 0)
 			return;

@@ -153,6 +153,9 @@ struct store_cache {
 /* Computes the cache of a message (ENVELOPE, BODYSTRUCTURE, BODY and
  * the most fetched header lines) into pool. */
 void store_cache_compute(struct pool *pool, const void *msg, size_t len, struct store_cache *c);
+/* True when the field (any case) is among the cached header lines, so
+ * that BODY[HEADER.FIELDS (...)] and header SEARCH can skip the body. */
+bool store_cache_has_field(const char *name);
 
 struct store_append {
 	const char *folder;        /* NULL = INBOX */

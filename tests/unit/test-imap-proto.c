@@ -341,7 +341,8 @@ static void utf7(void **state)
 		assert_string_equal(buf_cstr(&b), ok[i].utf7);
 		buf_free(&b);
 	}
-	static const char *const bad[] = { "&", "&AOQ", "&AGE-", "&Jjo!-", "\x80", "&AOQ=-", "&2D0-" };
+	static const char *const bad[] = { "&", "&AOQ", "&AGE-", "&Jjo!-", "\x80", "&AOQ=-", "&2D0-",
+					   "&AOQ-&AOQ-", "&AOQA5A" };
 	for (size_t i = 0; i < N_ELEMENTS(bad); i++) {
 		struct buf b;
 		buf_init(&b, 0);
