@@ -90,6 +90,20 @@ class Server:
             except ProcessLookupError:
                 pass
         self.proc.wait()
+        # SIGKILL is delivered asynchronously: a worker still holding the
+        # listening socket would make the next bind fail
+        deadline = time.time() + 10
+        for p in pids:
+            while time.time() < deadline and _alive(p):
+                time.sleep(0.01)
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
 
 
 class Ombu:
