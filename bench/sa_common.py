@@ -255,6 +255,13 @@ static void *worker(void *arg) {
 		for (size_t k = 0; k < r.n_subrules; k++)
 			o += snprintf(line + o, cap - o, "%s%s", k ? "," : "", r.subrules[k]);
 		snprintf(line + o, cap - o, "\t%.1f\n", us);
+		if (stats && getenv("SA_TIMINGS")) {
+			pthread_mutex_lock(&mu);
+			for (size_t k = 0; k < r.n_timings; k++)
+				if (r.timings[k].usec >= 5)
+					fprintf(stderr, "T\t%s\t%.1f\n", r.timings[k].name, r.timings[k].usec);
+			pthread_mutex_unlock(&mu);
+		}
 		out[i] = line;
 		free(msg);
 		pool_clear(pool);

@@ -425,8 +425,15 @@ static void finish(struct sa_engine *e)
 				const char *err;
 				int rc = sa_re_compile(e->pool, np, r->re.mods, &nre, &err);
 				if (rc < 0 && strstr(err, "too large") != NULL) {
+					char *inl = np;
 					np = sa_replace_tags_define(e, e->pool, r->re.pat);
 					rc = sa_re_compile(e->pool, np, r->re.mods, &nre, &err);
+					/* the literals of the inlined form still hold */
+					if (rc == 0) {
+						bool x = strchr(r->re.mods, 'x') != NULL;
+						sa_re_literals(e->pool, x ? pool_printf(e->pool, "(?x)%s", inl) : inl,
+							       true, &nre);
+					}
 				}
 				if (rc < 0) {
 					e->cur_file = r->file;

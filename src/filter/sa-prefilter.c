@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "filter/sa-private.h"
+#include "lib/pool.h"
 #include "lib/util.h"
 
 struct sa_prefilter {
@@ -196,4 +197,44 @@ void sa_prefilter_mark_all(const struct sa_prefilter *pf, uint8_t *cand)
 {
 	for (size_t i = 0; i < pf->n_all; i++)
 		cand[pf->all[i]] = 1;
+}
+
+void sa_prefilter_scan_lines(const struct sa_prefilter *pf, struct pool *pool,
+			     const char *const *lines, const size_t *lens, size_t n,
+			     uint8_t *cand, struct sa_pf_lines *out)
+{
+	const uint32_t *delta = pf->delta;
+	const uint32_t *off = pf->out_off;
+	const uint8_t *cls = pf->cls;
+	unsigned nc = pf->n_cls;
+
+	for (size_t i = 0; i < pf->n_always; i++)
+		cand[pf->always[i]] = 1;
+	for (size_t l = 0; l < n; l++) {
+		const char *text = lines[l];
+		size_t len = lens[l];
+		uint32_t s = 0;
+		for (size_t i = 0; i < len; i++) {
+			s = delta[(size_t)s * nc + cls[(unsigned char)text[i]]];
+			uint32_t a = off[s], b = off[s + 1];
+			for (uint32_t k = a; k < b; k++) {
+				unsigned r = pf->out[k];
+				cand[r] = 1;
+				uint32_t h = out->head[r];
+				if (h != UINT32_MAX && out->line[h] == (uint32_t)l)
+					continue;
+				if (out->n == out->cap) {
+					size_t nc2 = out->cap ? out->cap * 2 : 256;
+					out->line = pool_realloc(pool, out->line, sizeof(uint32_t) * out->cap,
+								 sizeof(uint32_t) * nc2);
+					out->next = pool_realloc(pool, out->next, sizeof(uint32_t) * out->cap,
+								 sizeof(uint32_t) * nc2);
+					out->cap = nc2;
+				}
+				out->line[out->n] = (uint32_t)l;
+				out->next[out->n] = h;
+				out->head[r] = (uint32_t)out->n++;
+			}
+		}
+	}
 }

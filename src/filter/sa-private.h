@@ -17,6 +17,9 @@
  *   sa-eval*.c     the eval: tests, by SpamAssassin plugin
  */
 
+#ifndef PCRE2_CODE_UNIT_WIDTH
+#define PCRE2_CODE_UNIT_WIDTH 8
+#endif
 #include <pcre2.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -262,6 +265,18 @@ void sa_prefilter_free(struct sa_prefilter **pf);
 void sa_prefilter_scan(const struct sa_prefilter *pf, const char *text,
 		       size_t len, uint8_t *cand);
 void sa_prefilter_mark_all(const struct sa_prefilter *pf, uint8_t *cand);
+/* The same line by line (a match never spans lines): for each rule with
+   literals, the lines holding one, as a chain from head[rule]
+   (UINT32_MAX: none) through next[], newest first.  head must be
+   filled with UINT32_MAX by the caller, one entry per rule. */
+struct sa_pf_lines {
+	uint32_t *head;
+	uint32_t *line, *next;
+	size_t n, cap;
+};
+void sa_prefilter_scan_lines(const struct sa_prefilter *pf, struct pool *pool,
+			     const char *const *lines, const size_t *lens, size_t n,
+			     uint8_t *cand, struct sa_pf_lines *out);
 
 /* sa-meta.c */
 struct sa_meta *sa_meta_parse(struct sa_engine *e, struct sa_rule *r,

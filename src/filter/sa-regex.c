@@ -14,6 +14,7 @@
  * that decides which rules to run at all.
  */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -334,13 +335,14 @@ int sa_re_match(const struct sa_re *re, const char *s, size_t len, size_t start,
  */
 
 #define LIT_MAX_SET 24
+#define LIT_MAX_UNION 160
 #define LIT_MAX_LEN 48
 
 struct litset {
 	bool ok;
 	unsigned n;
-	char *s[LIT_MAX_SET];
-	unsigned len[LIT_MAX_SET];
+	char *s[LIT_MAX_UNION];
+	unsigned len[LIT_MAX_UNION];
 };
 
 struct linfo {
@@ -487,7 +489,7 @@ static void alt_merge(struct linfo *acc, const struct linfo *b, bool first)
 	}
 	struct litset mb = best_must(b);
 	if (acc->must.ok && mb.ok && set_minlen(&mb) > 0 && set_minlen(&acc->must) > 0 &&
-	    acc->must.n + mb.n <= LIT_MAX_SET) {
+	    acc->must.n + mb.n <= LIT_MAX_UNION) {
 		for (unsigned j = 0; j < mb.n; j++) {
 			acc->must.s[acc->must.n] = mb.s[j];
 			acc->must.len[acc->must.n++] = mb.len[j];
@@ -867,8 +869,13 @@ static bool parse_atom(struct lparser *lp, struct linfo *li)
 }
 
 /* A quantifier after an atom: adjusts li. */
-static void parse_quant(struct lparser *lp, struct linfo *li)
+/* *head_r: when the atom was exact and must occur at least once, its
+   exact strings (the sequence may continue its run with them, then
+   break). */
+static void parse_quant(struct lparser *lp, struct linfo *li, struct litset *head_r)
 {
+	head_r->ok = false;
+	head_r->n = 0;
 	for (;;) {
 		skip_x_space(lp);
 		if (lp->p >= lp->end)
@@ -936,6 +943,8 @@ static void parse_quant(struct lparser *lp, struct linfo *li)
 		} else if (lo == 1 && hi == 1) {
 			/* unchanged */
 		} else {
+			if (li->exact.ok && !head_r->ok)
+				*head_r = li->exact;
 			struct litset m = best_must(li);
 			li->exact.ok = false;
 			li->exact.n = 0;
@@ -944,18 +953,78 @@ static void parse_quant(struct lparser *lp, struct linfo *li)
 	}
 }
 
+/* A sequence: the exact strings of the current run of fixed atoms are
+   multiplied out; a variable atom ends the run, and the sequence needs
+   the best of the runs' and the atoms' literal sets. */
 static void parse_seq(struct lparser *lp, struct linfo *out)
 {
-	info_empty(lp, out);
+	struct linfo run;
+	struct litset best = { 0 };
+	bool broken = false;
+
+	info_empty(lp, &run);
 	for (;;) {
 		struct linfo a;
+		struct litset head;
 		if (!parse_atom(lp, &a))
-			return;
-		parse_quant(lp, &a);
+			break;
+		parse_quant(lp, &a, &head);
 		if (lp->fail)
 			return;
-		seq_append(lp, out, &a);
+		if (!a.exact.ok && head.ok) {
+			/* x+ or x{2,}: the run goes on with one x, then breaks */
+			struct linfo h = { .exact = head };
+			struct linfo tmp = run;
+			seq_append(lp, &tmp, &h);
+			struct litset m = tmp.exact.ok ? best_must(&tmp) : tmp.must;
+			if (set_better(&m, &best))
+				best = m;
+			m = best_must(&run);
+			if (set_better(&m, &best))
+				best = m;
+			broken = true;
+			info_empty(lp, &run);
+			/* what follows x+ may start with more x: a new run */
+			run.exact = head;
+			continue;
+		}
+		if (a.exact.ok) {
+			struct linfo tmp = run;
+			seq_append(lp, &tmp, &a);
+			if (tmp.exact.ok) {
+				run = tmp;
+				continue;
+			}
+			/* too many or too long: close the run, start again */
+			struct litset m = best_must(&run);
+			if (set_better(&m, &best))
+				best = m;
+			m = tmp.must;
+			if (set_better(&m, &best))
+				best = m;
+			broken = true;
+			run = a;
+			continue;
+		}
+		struct litset m = best_must(&run);
+		if (set_better(&m, &best))
+			best = m;
+		m = best_must(&a);
+		if (set_better(&m, &best))
+			best = m;
+		broken = true;
+		info_empty(lp, &run);
 	}
+	if (!broken) {
+		*out = run;
+		return;
+	}
+	struct litset m = best_must(&run);
+	if (set_better(&m, &best))
+		best = m;
+	out->exact.ok = false;
+	out->exact.n = 0;
+	out->must = best;
 }
 
 static void parse_alt(struct lparser *lp, struct linfo *out)
@@ -986,6 +1055,9 @@ void sa_re_literals(struct pool *pool, const char *pat, bool icase,
 	(void)icase;
 	re->n_lits = 0;
 	parse_alt(&lp, &root);
+	if (getenv("SA_LITDEBUG") != NULL && (lp.fail || lp.p != lp.end))
+		fprintf(stderr, "lit: stop at %zu/%zu: %.40s\n", (size_t)(lp.p - pat),
+			(size_t)(lp.end - pat), lp.p);
 	if (lp.fail || lp.p != lp.end)
 		return;
 	struct litset m = best_must(&root);

@@ -117,6 +117,49 @@ static void run_lines(struct sa_scan *s, const struct sa_rule *r, const char *co
 		record(s, r, hits);
 }
 
+/* Lines of a rule with literals: only those where one occurs, in line
+   order (the chain is newest first). */
+static void run_some_lines(struct sa_scan *s, const struct sa_rule *r,
+			   const char *const *lines, const size_t *lens, size_t n,
+			   const struct sa_pf_lines *pl, bool skip_first)
+{
+	uint32_t idx[512];
+	size_t k = 0;
+	uint32_t h = pl->head[r->idx];
+	if (h == UINT32_MAX && r->re.n_lits > 0)
+		return;
+	if (r->re.n_lits == 0) {
+		run_lines(s, r, lines, lens, n, skip_first);
+		return;
+	}
+	while (h != UINT32_MAX && k < N_ELEMENTS(idx)) {
+		idx[k++] = pl->line[h];
+		h = pl->next[h];
+	}
+	if (h != UINT32_MAX) {
+		/* more lines than we track: all of them */
+		run_lines(s, r, lines, lens, n, skip_first);
+		return;
+	}
+	unsigned hits = 0;
+	for (size_t i = k; i-- > 0;) {
+		uint32_t l = idx[i];
+		if (skip_first && l == 0)
+			continue;
+		unsigned c = count_matches(r, lines[l], lens[l], hits);
+		if (c == 0)
+			continue;
+		hits += c;
+		if (!(r->tflags & SA_TF_MULTIPLE))
+			break;
+		if (r->maxhits > 0 && hits >= r->maxhits)
+			break;
+	}
+	(void)n;
+	if (hits > 0)
+		record(s, r, hits);
+}
+
 static void run_mimeheader(struct sa_scan *s, const struct sa_rule *r, const struct sa_part *p,
 			   unsigned *hits)
 {
@@ -207,16 +250,21 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 		const struct sa_rule *rule = e->rules[e->run[SA_T_HEADER][i]];
 		TIMED(rule, run_header(&s, rule, hv));
 	}
-	/* body */
+	/* body: line by line, and a rule only on the lines holding one of
+	   its literals */
+	struct sa_pf_lines pl = { 0 };
+	pl.head = pool_alloc_nz(pool, sizeof(uint32_t) * (e->n_rules + 1));
+	memset(pl.head, 0xff, sizeof(uint32_t) * (e->n_rules + 1));
 	if (e->n_run[SA_T_BODY] > 0) {
 		sa_msg_body(m);
-		sa_prefilter_scan(e->pf_body, m->body_all, m->body_all_len, cand);
+		sa_prefilter_scan_lines(e->pf_body, pool, m->body_lines, m->body_lens, m->n_body,
+					cand, &pl);
 		for (size_t i = 0; i < e->n_run[SA_T_BODY]; i++) {
 			const struct sa_rule *rule = e->rules[e->run[SA_T_BODY][i]];
 			if (!cand[rule->idx])
 				continue;
-			TIMED(rule, run_lines(&s, rule, m->body_lines, m->body_lens, m->n_body,
-					      (rule->tflags & SA_TF_NOSUBJECT) != 0));
+			TIMED(rule, run_some_lines(&s, rule, m->body_lines, m->body_lens, m->n_body, &pl,
+						   (rule->tflags & SA_TF_NOSUBJECT) != 0));
 		}
 	}
 	/* uri */
@@ -236,12 +284,17 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 	/* rawbody */
 	if (e->n_run[SA_T_RAWBODY] > 0) {
 		sa_msg_rawbody(m);
-		sa_prefilter_scan(e->pf_rawbody, m->raw_all, m->raw_all_len, cand);
+		struct sa_pf_lines rl = { 0 };
+		rl.head = pl.head;
+		memset(rl.head, 0xff, sizeof(uint32_t) * (e->n_rules + 1));
+		sa_prefilter_scan_lines(e->pf_rawbody, pool, m->raw_lines, m->raw_lens, m->n_raw,
+					cand, &rl);
 		for (size_t i = 0; i < e->n_run[SA_T_RAWBODY]; i++) {
 			const struct sa_rule *rule = e->rules[e->run[SA_T_RAWBODY][i]];
 			if (!cand[rule->idx])
 				continue;
-			TIMED(rule, run_lines(&s, rule, m->raw_lines, m->raw_lens, m->n_raw, false));
+			TIMED(rule, run_some_lines(&s, rule, m->raw_lines, m->raw_lens, m->n_raw, &rl,
+						   false));
 		}
 	}
 	/* full */
