@@ -99,9 +99,14 @@ class Server:
 
 
 def _alive(pid):
+    """False once the process has let go of its files: gone, or a zombie
+    whose threads have all exited (the leader turns zombie first while
+    the other threads, and the shared file table, are still there)."""
     try:
         with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                return True
+        return len(os.listdir("/proc/%d/task" % pid)) > 1
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
 
@@ -164,7 +169,11 @@ class Ombu:
         if wait:
             if not srv.wait_log("event=server.ready", timeout=30):
                 srv.stop()
-                raise AssertionError("server did not start:\n" + srv.log())
+                ss = subprocess.run(["ss", "-tanpe"], capture_output=True, text=True).stdout
+                import re
+                busy = set(re.findall(r"address=[^ ]*:(\d+) error", srv.log()))
+                mine = [ln for ln in ss.splitlines() if any(":%s " % p in ln for p in busy)]
+                raise AssertionError("server did not start:\n" + srv.log() + "\n".join(mine))
         return srv
 
     def cleanup(self):

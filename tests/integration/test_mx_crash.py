@@ -67,7 +67,7 @@ def test_smtp_source_with_kills(ombu_ready):
             if len(got) == 0:
                 time.sleep(0.2)
 
-    threads = [threading.Thread(target=sender, args=(k,)) for k in range(20)]
+    threads = [threading.Thread(target=sender, args=(k,), daemon=True) for k in range(20)]
     for t in threads:
         t.start()
     rnd = random.Random(11)
