@@ -85,6 +85,7 @@ void sa_warn(struct sa_engine *e, const char *fmt, ...)
 		return;
 	n = snprintf(msg, sizeof(msg), "%s:%u: ", e->cur_file ? e->cur_file : "(none)",
 		     e->cur_line);
+	n = MIN(n, (int)sizeof(msg) - 1); /* a path longer than msg */
 	va_start(ap, fmt);
 	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	va_end(ap);
@@ -101,6 +102,7 @@ void sa_rule_warn(struct sa_engine *e, const struct sa_rule *r, const char *fmt,
 		return;
 	n = snprintf(msg, sizeof(msg), "%s:%u: rule %s: ", r->file ? r->file : "(none)",
 		     r->line, r->name);
+	n = MIN(n, (int)sizeof(msg) - 1);
 	va_start(ap, fmt);
 	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	va_end(ap);
@@ -165,6 +167,12 @@ static struct sa_rule *rule_new(struct sa_engine *e, const char *name,
 	return r;
 }
 
+static void uri_detail_free(struct sa_uri_detail *d)
+{
+	for (; d != NULL; d = d->next)
+		sa_re_free(&d->re);
+}
+
 /* Installs a checked definition: replaces an earlier one in place so
    that definition order (for `rules_matching`) stays the first. */
 static void rule_install(struct sa_engine *e, struct sa_rule *r)
@@ -172,6 +180,7 @@ static void rule_install(struct sa_engine *e, struct sa_rule *r)
 	struct sa_rule *old = hash_get_str(e->by_name, r->name);
 	if (old != NULL) {
 		sa_re_free(&old->re);
+		uri_detail_free(old->ud);
 		r->idx = old->idx;
 		e->rules[r->idx] = r;
 	} else {
@@ -383,7 +392,9 @@ static void def_meta(struct sa_engine *e, const char *name, const char *v)
 	if (r == NULL)
 		return;
 	if (sa_meta_parse(e, r, strip_rules_matching(e->pool, v), &err) == NULL) {
-		sa_rule_warn(e, r, "invalid expression \"%s\": %s", v, err);
+		/* the reason must survive a long expression */
+		sa_rule_warn(e, r, "invalid expression \"%.200s%s\": %s", v,
+			     strlen(v) > 200 ? "..." : "", err);
 		return;
 	}
 	rule_install(e, r);
@@ -449,19 +460,23 @@ static void def_uri_detail(struct sa_engine *e, const char *name, const char *v)
 			p++;
 		if ((p[0] != '=' && p[0] != '!') || p[1] != '~') {
 			sa_rule_warn(e, r, "invalid uri_detail: %s", v);
-			return;
+			goto fail;
 		}
 		bool neg = p[0] == '!';
 		p += 2;
 		while (*p == ' ' || *p == '\t')
 			p++;
 		/* the pattern runs to its closing delimiter followed by
-		   modifiers and white space */
+		   modifiers and white space; "m" or nothing at the end of the
+		   line has no delimiter to skip */
 		const char *s = p;
-		char open = *p == 'm' ? p[1] : p[0];
+		if (*p == 'm')
+			p++;
+		char open = *p;
 		char close = open == '{' ? '}' : open == '(' ? ')' : open == '<' ? '>' :
 			     open == '[' ? ']' : open;
-		p += (*p == 'm') ? 2 : 1;
+		if (open != '\0')
+			p++;
 		while (*p != '\0' && *p != close) {
 			if (*p == '\\' && p[1] != '\0')
 				p++;
@@ -469,7 +484,7 @@ static void def_uri_detail(struct sa_engine *e, const char *name, const char *v)
 		}
 		if (*p == '\0') {
 			sa_rule_warn(e, r, "invalid uri_detail pattern: %s", s);
-			return;
+			goto fail;
 		}
 		p++;
 		while (*p >= 'a' && *p <= 'z')
@@ -478,13 +493,17 @@ static void def_uri_detail(struct sa_engine *e, const char *name, const char *v)
 		d->key = key;
 		d->neg = neg;
 		if (rule_regex(e, r, pool_strndup(e->pool, s, (size_t)(p - s)), &d->re) < 0)
-			return;
+			goto fail;
 		*tail = d;
 		tail = &d->next;
 		while (*p == ' ' || *p == '\t')
 			p++;
 	}
 	rule_install(e, r);
+	return;
+fail:
+	/* the patterns compiled so far belong to no rule */
+	uri_detail_free(r->ud);
 }
 
 /* Rule types of network plugins: known, never run. */
@@ -747,10 +766,17 @@ static void command(struct sa_engine *e, const char *key, const char *v)
 		set_kv(e, e->replace_inter, v);
 	} else if (strcmp(key, "replace_rules") == 0) {
 		set_words(e, e->replace_rules, v, false);
-	} else if (strcmp(key, "replace_start") == 0) {
-		str_copy(e->replace_start, v, sizeof(e->replace_start));
-	} else if (strcmp(key, "replace_end") == 0) {
-		str_copy(e->replace_end, v, sizeof(e->replace_end));
+	} else if (strcmp(key, "replace_start") == 0 || strcmp(key, "replace_end") == 0) {
+		/* a string setting: SpamAssassin refuses an empty one, and the
+		   tag search needs its delimiters */
+		if (v[0] == '\0') {
+			sa_warn(e, "missing '%s' value", key);
+			return;
+		}
+		if (key[8] == 's')
+			str_copy(e->replace_start, v, sizeof(e->replace_start));
+		else
+			str_copy(e->replace_end, v, sizeof(e->replace_end));
 	} else if (strcmp(key, "util_rb_tld") == 0) {
 		set_words(e, e->tlds, v, true);
 	} else if (strcmp(key, "util_rb_2tld") == 0) {
@@ -899,6 +925,11 @@ void sa_conf_parse(struct sa_engine *e, const char *file, const char *text, size
 {
 	struct ifstate stack[SA_IF_DEPTH];
 	unsigned depth = 0;
+	/* ifs nested beyond the stack: counted, and all they hold skipped
+	   (deep_skip is the state to return to), so that each endif still
+	   closes its own if */
+	unsigned too_deep = 0;
+	bool deep_skip = false;
 	bool skip = false;
 	const char *p = text, *end = text + len;
 	struct buf line;
@@ -963,6 +994,11 @@ void sa_conf_parse(struct sa_engine *e, const char *file, const char *text, size
 				sa_warn(e, "'endif' must be standalone");
 				continue;
 			}
+			if (too_deep > 0) {
+				if (--too_deep == 0)
+					skip = deep_skip;
+				continue;
+			}
 			if (depth == 0) {
 				sa_warn(e, "missing starting 'if' for 'endif'");
 				continue;
@@ -976,7 +1012,11 @@ void sa_conf_parse(struct sa_engine *e, const char *file, const char *text, size
 				continue;
 			}
 			if (depth == SA_IF_DEPTH) {
-				sa_warn(e, "conditionals nested too deep");
+				if (too_deep++ == 0) {
+					sa_warn(e, "conditionals nested too deep, skipped");
+					deep_skip = skip;
+				}
+				skip = true;
 				continue;
 			}
 			stack[depth].skip = skip;
@@ -997,6 +1037,8 @@ void sa_conf_parse(struct sa_engine *e, const char *file, const char *text, size
 				sa_warn(e, "'else' must be standalone");
 				continue;
 			}
+			if (too_deep > 0)
+				continue;
 			if (depth == 0) {
 				sa_warn(e, "'else' missing starting if");
 				continue;

@@ -107,8 +107,16 @@ static char *read_file(const char *path, size_t *len_r)
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	/* errno set for the caller's message, whatever close() does */
+	if (fstat(fd, &st) < 0) {
+		int err = errno;
 		close(fd);
+		errno = err;
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
 		return NULL;
 	}
 	data = xmalloc((size_t)st.st_size + 1);
@@ -148,14 +156,15 @@ static int load_dir(struct sa_engine *e, const char *dir, size_t *nfiles_r)
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(char *), cmp_str);
+	if (n > 0)
+		qsort(names, n, sizeof(char *), cmp_str); /* names is NULL when empty */
 	for (size_t i = 0; i < n; i++) {
 		char path[4096];
 		size_t len;
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		char *text = read_file(path, &len);
 		if (text == NULL) {
-			e->cur_file = path;
+			e->cur_file = pool_strdup(e->pool, path); /* path dies with the loop */
 			e->cur_line = 0;
 			sa_warn(e, "cannot read: %s", strerror(errno));
 		} else {
@@ -288,7 +297,8 @@ static char *expand_rules_matching(struct sa_engine *e, const struct sa_rule *se
 			names = pool_realloc(e->pool, names, sizeof(char *) * n, sizeof(char *) * (n + 1));
 			names[n++] = (char *)r->name;
 		}
-		qsort(names, n, sizeof(char *), cmp_str);
+		if (n > 0)
+			qsort(names, n, sizeof(char *), cmp_str);
 		buf_append_str(&b, " (");
 		if (n == 0)
 			buf_append_str(&b, "0");
@@ -381,7 +391,9 @@ static bool meta_visit(struct sa_engine *e, unsigned idx, uint8_t *state)
 	struct sa_rule *r = e->rules[idx];
 	if (state[idx] == 2)
 		return true;
-	if (state[idx] == 1)
+	/* on the path (a cycle), or excluded already: walking an excluded
+	   meta again would only fail again, at quadratic cost */
+	if (state[idx] == 1 || state[idx] == 3)
 		return false;
 	state[idx] = 1;
 	for (unsigned i = 0; i < r->n_deps; i++) {
@@ -587,10 +599,13 @@ static void finish(struct sa_engine *e)
 			"(?:[a-z0-9](?:[a-z0-9-]{0,59}[a-z0-9])?\\.){1,4}%s)", sa_tlds_re(e, e->pool));
 		e->email_re = sa_re_internal(p, PCRE2_CASELESS);
 	}
-	e->pf_body = sa_prefilter_build(e, e->run[SA_T_BODY], e->n_run[SA_T_BODY]);
-	e->pf_rawbody = sa_prefilter_build(e, e->run[SA_T_RAWBODY], e->n_run[SA_T_RAWBODY]);
-	e->pf_full = sa_prefilter_build(e, e->run[SA_T_FULL], e->n_run[SA_T_FULL]);
-	e->pf_uri = sa_prefilter_build(e, e->run[SA_T_URI], e->n_run[SA_T_URI]);
+	/* a scan uses a prefilter only when its kind has rules to run (and
+	   run[] is NULL when it has none) */
+	static const enum sa_type pf_types[] = { SA_T_BODY, SA_T_RAWBODY, SA_T_FULL, SA_T_URI };
+	struct sa_prefilter **pfs[] = { &e->pf_body, &e->pf_rawbody, &e->pf_full, &e->pf_uri };
+	for (size_t i = 0; i < N_ELEMENTS(pf_types); i++)
+		if (e->n_run[pf_types[i]] > 0)
+			*pfs[i] = sa_prefilter_build(e, e->run[pf_types[i]], e->n_run[pf_types[i]]);
 	hash_destroy(&groups);
 }
 
@@ -634,10 +649,12 @@ struct sa_engine *sa_engine_load(const char *sa_dir, const char *local_dir,
 		hash_put(e->plugins, p, strlen(p), (void *)1);
 	}
 
-	if (load_dir(e, sa_dir, &nfiles) < 0 || nfiles == 0) {
+	int rc = load_dir(e, sa_dir, &nfiles);
+	if (rc < 0 || nfiles == 0) {
+		/* errno means something only when the folder did not open */
 		static __thread char err[512];
 		snprintf(err, sizeof(err), "cannot read rules from %s: %s", sa_dir,
-			 nfiles == 0 && errno == 0 ? "no .cf file" : strerror(errno));
+			 rc < 0 ? strerror(errno) : "no .cf file");
 		*error_r = err;
 		sa_engine_free(&e);
 		return NULL;
@@ -667,9 +684,14 @@ void sa_engine_free(struct sa_engine **ep)
 		return;
 	*ep = NULL;
 	for (size_t i = 0; i < e->n_rules; i++) {
-		sa_re_free(&e->rules[i]->re);
-		for (struct sa_uri_detail *d = e->rules[i]->ud; d != NULL; d = d->next)
+		struct sa_rule *r = e->rules[i];
+		sa_re_free(&r->re);
+		for (struct sa_uri_detail *d = r->ud; d != NULL; d = d->next)
 			sa_re_free(&d->re);
+		/* what an eval's prep compiled: a struct sa_re, for every eval
+		   that keeps data (the regex arguments) */
+		if (r->type >= SA_T_EVAL_HEAD && r->type <= SA_T_EVAL_RBL && r->eval.data != NULL)
+			sa_re_free(r->eval.data);
 	}
 	for (size_t i = 0; i < e->n_redirectors; i++)
 		pcre2_code_free(e->redirectors[i]);

@@ -17,6 +17,13 @@
 #include "lib/pool.h"
 #include "lib/util.h"
 
+/* Parsing and evaluating recurse: bounds on the parser's nesting (a
+   line of "((((" or "!!!!") and on the tree's depth (a chain of a
+   million "A+A+..."), far above what any rule set writes, so that a
+   rule file cannot exhaust a thread's stack. */
+#define META_MAX_NESTING 500
+#define META_MAX_DEPTH 5000
+
 enum mop {
 	M_NUM, M_RULE, M_NOT, M_NEG, M_MUL, M_DIV, M_ADD, M_SUB,
 	M_LT, M_GT, M_LE, M_GE, M_EQ, M_NE, M_XOR, M_AND, M_OR, M_COND,
@@ -27,6 +34,7 @@ struct mnode {
 	double num;
 	const char *name;
 	unsigned slot;          /* rule index, or ~0u when undefined */
+	unsigned depth;         /* of the tree below, this node included */
 	struct mnode *a, *b, *c;
 };
 
@@ -54,6 +62,7 @@ struct mparser {
 	const char *err;
 	struct sa_meta *m;
 	unsigned cap_names;
+	unsigned nesting;       /* parse_expr() and parse_unary() calls active */
 };
 
 static bool is_w(char c)
@@ -162,15 +171,30 @@ static int lex(struct pool *pool, const char *s, struct tok **t_r, size_t *n_r,
 	return 0;
 }
 
-static struct mnode *node(struct mparser *p, enum mop op, struct mnode *a,
-			  struct mnode *b)
+static struct mnode *node3(struct mparser *p, enum mop op, struct mnode *a,
+			   struct mnode *b, struct mnode *c)
 {
 	struct mnode *nd = pool_alloc(p->pool, sizeof(*nd));
 	nd->op = op;
 	nd->a = a;
 	nd->b = b;
+	nd->c = c;
 	nd->slot = ~0u;
+	unsigned d = 0;
+	struct mnode *kids[] = { a, b, c };
+	for (size_t i = 0; i < N_ELEMENTS(kids); i++)
+		if (kids[i] != NULL && kids[i]->depth > d)
+			d = kids[i]->depth;
+	nd->depth = d + 1;
+	if (nd->depth > META_MAX_DEPTH && p->err == NULL)
+		p->err = "expression too deep";
 	return nd;
+}
+
+static struct mnode *node(struct mparser *p, enum mop op, struct mnode *a,
+			  struct mnode *b)
+{
+	return node3(p, op, a, b, NULL);
 }
 
 static bool is_op(const struct tok *t, const char *op)
@@ -180,11 +204,24 @@ static bool is_op(const struct tok *t, const char *op)
 
 static struct mnode *parse_expr(struct mparser *p, int minprec);
 
+static struct mnode *parse_unary1(struct mparser *p);
+
 static struct mnode *parse_unary(struct mparser *p)
 {
-	struct tok *t = &p->t[p->i];
 	if (p->err != NULL)
 		return NULL;
+	if (++p->nesting > META_MAX_NESTING) {
+		p->err = "expression nested too deep";
+		return NULL;
+	}
+	struct mnode *nd = parse_unary1(p);
+	p->nesting--;
+	return nd;
+}
+
+static struct mnode *parse_unary1(struct mparser *p)
+{
+	struct tok *t = &p->t[p->i];
 	if (is_op(t, "!")) {
 		p->i++;
 		return node(p, M_NOT, parse_unary(p), NULL);
@@ -265,7 +302,21 @@ static const struct binop *find_binop(const struct tok *t)
 	return NULL;
 }
 
+static struct mnode *parse_expr1(struct mparser *p, int minprec);
+
 static struct mnode *parse_expr(struct mparser *p, int minprec)
+{
+	if (++p->nesting > META_MAX_NESTING) {
+		if (p->err == NULL)
+			p->err = "expression nested too deep";
+		return NULL;
+	}
+	struct mnode *nd = parse_expr1(p, minprec);
+	p->nesting--;
+	return nd;
+}
+
+static struct mnode *parse_expr1(struct mparser *p, int minprec)
 {
 	struct mnode *lhs = parse_unary(p);
 	for (;;) {
@@ -284,9 +335,7 @@ static struct mnode *parse_expr(struct mparser *p, int minprec)
 			}
 			p->i++;
 			struct mnode *no = parse_expr(p, 1);
-			struct mnode *c = node(p, M_COND, lhs, yes);
-			c->c = no;
-			lhs = c;
+			lhs = node3(p, M_COND, lhs, yes, no);
 			continue;
 		}
 		struct mnode *rhs = parse_expr(p, bo->prec + 1);
@@ -327,6 +376,21 @@ void sa_meta_names(const struct sa_meta *m,
 		fn(ctx, m->name_nodes[i]->name, &m->name_nodes[i]->slot);
 }
 
+/* Perl's numeric ^ works on unsigned integers: a negative number is
+   its IV in two's complement, what is out of range saturates, NaN is 0
+   (perl -e 'print -2.7 ^ 0, 1e30 ^ 0').  A plain cast would be undefined
+   out of range. */
+static uint64_t to_uv(double d)
+{
+	if (d >= 18446744073709551616.0)
+		return UINT64_MAX;
+	if (d >= 0)
+		return (uint64_t)d;
+	if (d < 0)
+		return d <= -9223372036854775808.0 ? (uint64_t)INT64_MIN : (uint64_t)(int64_t)d;
+	return 0;
+}
+
 static double ev(const struct mnode *n, const double *v)
 {
 	double a, b;
@@ -347,12 +411,8 @@ static double ev(const struct mnode *n, const double *v)
 	case M_GE: return ev(n->a, v) >= ev(n->b, v);
 	case M_EQ: return ev(n->a, v) == ev(n->b, v);
 	case M_NE: return ev(n->a, v) != ev(n->b, v);
-	case M_XOR: {
-		a = ev(n->a, v);
-		b = ev(n->b, v);
-		uint64_t x = a > 0 ? (uint64_t)a : 0, y = b > 0 ? (uint64_t)b : 0;
-		return (double)(x ^ y);
-	}
+	case M_XOR:
+		return (double)(to_uv(ev(n->a, v)) ^ to_uv(ev(n->b, v)));
 	case M_AND:
 		a = ev(n->a, v);
 		return a != 0.0 ? ev(n->b, v) : a;
