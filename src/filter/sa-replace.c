@@ -24,6 +24,8 @@ static char *take_directive(struct pool *pool, char **re, const char *start,
 		if (strncmp(q, word, wl) != 0 || q[wl] != ' ')
 			continue;
 		char *v = q + wl + 1;
+		if (*v == '\0')
+			continue;
 		char *e = strstr(v + 1, end);
 		if (e == NULL || e == v)
 			continue;
