@@ -13,6 +13,8 @@
 #include "lib/util.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,9 +81,15 @@ static void print_text(const struct filter_verdict *v, const struct filter_rcpt 
 }
 
 static void print_json(const struct filter_verdict *v, const struct filter_rcpt *r, bool stats,
-		       struct sa_engine *sa)
+		       struct sa_engine *sa, const char *path, double usec)
 {
-	printf("{\"score\": %.3f, \"action\": ", v->score);
+	printf("{");
+	if (path != NULL) {
+		printf("\"file\": ");
+		json_string(path);
+		printf(", ");
+	}
+	printf("\"score\": %.3f, \"usec\": %.1f, \"action\": ", v->score, usec);
 	json_string(action_name(v, r));
 	printf(", \"folder\": ");
 	if (r->folder != NULL)
@@ -137,12 +145,40 @@ static void print_json(const struct filter_verdict *v, const struct filter_rcpt 
 	printf("}\n");
 }
 
+/* A whole message from a file or standard input; a leading mbox "From "
+ * line (a saved message) is dropped, as SpamAssassin does. */
+static bool read_message(struct cli *cli, FILE *fp, size_t max, struct buf *msg)
+{
+	char chunk[65536];
+	size_t n;
+	buf_reset(msg);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+		if (msg->len + n > max)
+			return false;
+		buf_append(msg, chunk, n);
+	}
+	if (msg->len > 5 && memcmp(msg->data, "From ", 5) == 0) {
+		const char *nl = memchr(msg->data, '\n', msg->len);
+		size_t skip = nl != NULL ? (size_t)(nl - (const char *)msg->data) + 1 : msg->len;
+		buf_consume(msg, skip);
+	}
+	(void)cli;
+	return true;
+}
+
+static double now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
 int cmd_check(struct cli *cli)
 {
 	const char *rcpt = cli_take_option(cli, "--rcpt");
 	bool json = cli_take_flag(cli, "--json");
 	bool stats = cli_take_flag(cli, "--stats");
-	cli_expect_args(cli, 0, 0, "check [--rcpt ADDRESS] [--json] [--stats] < MESSAGE");
+	cli_expect_args(cli, 0, INT_MAX, "check [--rcpt ADDRESS] [--json] [--stats] [FILE...] (or < MESSAGE)");
 	cli_become_data_owner(cli);
 	struct config *cfg = cli_load_config(cli);
 	struct directory *dir = cli_directory(cli);
@@ -155,20 +191,9 @@ int cmd_check(struct cli *cli)
 	struct filter *f = filter_create(cfg, dir, zones, &err);
 	if (f == NULL)
 		cli_fail(cli, "%s", err);
-	struct buf msg;
-	buf_init(&msg, 0);
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) {
-		if (msg.len + n > config_size(cfg, "mx", "max_message_size"))
-			cli_fail(cli, "the message is larger than mx.max_message_size");
-		buf_append(&msg, chunk, n);
-	}
-	if (msg.len == 0)
-		cli_usage(cli, "check: no message on standard input");
 	struct pool *pool = pool_create("check", 65536);
 	char norm[400] = "";
-	struct filter_rcpt r = { .address = NULL };
+	struct filter_rcpt proto = { .address = NULL };
 	if (rcpt != NULL) {
 		struct dir_resolution res;
 		if (dir_resolve(dir, pool, rcpt, &res, &err) < 0)
@@ -176,17 +201,59 @@ int cmd_check(struct cli *cli)
 		if (res.status != DIR_RESOLVED || res.targets[0].kind != DIR_TARGET_LOCAL)
 			cli_fail(cli, "%s is not a local user", rcpt);
 		str_copy(norm, res.targets[0].address, sizeof(norm));
-		r.address = norm;
+		proto.address = norm;
 	}
-	struct filter_verdict v;
-	filter_scan(f, pool, msg.data, msg.len, NULL, NULL, &r, 1, stats ? FILTER_SCAN_STATS : 0, &v, &err);
-	if (json)
-		print_json(&v, &r, stats, filter_engine(f));
-	else
-		print_text(&v, &r, stats, filter_engine(f));
+	size_t max = config_size(cfg, "mx", "max_message_size");
+	size_t nfiles = (size_t)cli->argc;
+	int status = EXIT_OK;
+	struct buf msg;
+	buf_init(&msg, 0);
+	for (size_t i = 0; i < (nfiles > 0 ? nfiles : 1); i++) {
+		const char *path = nfiles > 0 ? cli->argv[i] : NULL;
+		FILE *fp = path != NULL ? fopen(path, "rb") : stdin;
+		if (fp == NULL) {
+			fprintf(stderr, "ombu: %s: %s\n", path, strerror(errno));
+			status = EXIT_FAIL;
+			continue;
+		}
+		bool ok = read_message(cli, fp, max, &msg);
+		if (fp != stdin)
+			fclose(fp);
+		if (!ok) {
+			fprintf(stderr, "ombu: %s: larger than mx.max_message_size\n", path != NULL ? path : "message");
+			status = EXIT_FAIL;
+			continue;
+		}
+		if (msg.len == 0) {
+			if (path == NULL)
+				cli_usage(cli, "check: no message on standard input");
+			fprintf(stderr, "ombu: %s: empty\n", path);
+			status = EXIT_FAIL;
+			continue;
+		}
+		struct filter_rcpt r = proto;
+		struct filter_verdict v;
+		double t0 = now_usec();
+		if (filter_scan(f, pool, msg.data, msg.len, NULL, NULL, &r, 1,
+				stats ? FILTER_SCAN_STATS : 0, &v, &err) < 0) {
+			fprintf(stderr, "ombu: %s: %s\n", path != NULL ? path : "message", err);
+			status = EXIT_FAIL;
+			pool_clear(pool);
+			continue;
+		}
+		double usec = now_usec() - t0;
+		if (json) {
+			print_json(&v, &r, stats, filter_engine(f), path, usec);
+		} else {
+			if (nfiles > 1)
+				printf("%s==> %s <==\n", i > 0 ? "\n" : "", path);
+			print_text(&v, &r, stats, filter_engine(f));
+		}
+		pool_clear(pool);
+	}
 	pool_destroy(&pool);
 	buf_free(&msg);
 	filter_destroy(&f);
 	zoneset_free(&zones);
-	return EXIT_OK;
+	return status;
 }

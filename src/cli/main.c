@@ -39,7 +39,7 @@ static const struct command commands[] = {
 	{ "folder", cmd_folder, "folder list ADDRESS" },
 	{ "store", cmd_store, "store check ADDRESS [--repair] | store gc" },
 	{ "queue", cmd_queue, "queue list | queue flush | queue delete ID" },
-	{ "check", cmd_check, "check [--rcpt ADDRESS] [--json] [--stats] < MESSAGE" },
+	{ "check", cmd_check, "check [--rcpt ADDRESS] [--json] [--stats] [FILE...] (or < MESSAGE)" },
 	{ "config-reference", cmd_config_reference, "config-reference   (prints docs/configuration.md)" },
 };
 

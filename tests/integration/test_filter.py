@@ -78,6 +78,27 @@ def test_check_command(filtered):
     assert "GTUBE" in p.stdout and "action: discard" in p.stdout
 
 
+def test_check_files(filtered, workdir):
+    """Several files in one run, a saved message's mbox "From " line
+    dropped; a missing file is reported and the others still checked."""
+    o = filtered
+    spam = os.path.join(workdir, "spam.eml")
+    ham = os.path.join(workdir, "ham.eml")
+    with open(spam, "wb") as f:
+        f.write(b"From friend@sender.example Thu Nov 26 10:00:00 2026\n" + message(GTUBE))
+    with open(ham, "wb") as f:
+        f.write(message(CLEAN))
+    p = o.run("check", "--json", spam, ham)
+    rs = [json.loads(line) for line in p.stdout.splitlines()]
+    assert [r["file"] for r in rs] == [spam, ham]
+    assert rs[0]["action"] == "discard" and rs[1]["action"] == "inbox"
+    assert all(r["usec"] > 0 for r in rs)
+    p = o.run("check", spam, os.path.join(workdir, "missing.eml"), ham, check=False)
+    assert p.returncode == 1 and "missing.eml" in p.stderr
+    assert "==> %s <==" % spam in p.stdout and "==> %s <==" % ham in p.stdout
+    assert p.stdout.count("action: ") == 2
+
+
 def test_mx_per_recipient(filtered):
     o = filtered
     srv = o.serve(workers=1, roles=["mx"], extra=FAST)
