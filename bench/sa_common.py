@@ -287,6 +287,10 @@ int main(int argc, char **argv) {
 			for (size_t k = 0; k < u[i].n_rules; k++) fprintf(stderr, "%s%s", k ? "," : "", u[i].rules[k]);
 			fprintf(stderr, "\n");
 		}
+		const char *const *names;
+		size_t ns = sa_eval_supported(&names);
+		for (size_t i = 0; i < ns; i++)
+			fprintf(stderr, "supported\t%s\n", names[i]);
 	}
 	char buf[4096]; size_t cap = 0;
 	while (fgets(buf, sizeof buf, stdin)) {

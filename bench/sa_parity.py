@@ -36,13 +36,16 @@ def unsupported_rules(exe):
     p = subprocess.run([exe, "/usr/share/spamassassin", "1", "0"], input="",
                        capture_output=True, text=True, env=dict(os.environ, SA_UNSUPPORTED="1"))
     out = {}
+    supported = []
     for line in p.stderr.splitlines():
+        if line.startswith("supported\t"):
+            supported.append(line.split("\t", 1)[1])
         if line.startswith("unsupported\t"):
             _, what, why, rules = line.split("\t", 3)
             for r in rules.split(","):
                 if r:
                     out[r] = (what, why)
-    return out
+    return out, supported
 
 
 def main():
@@ -62,7 +65,7 @@ def main():
         step = max(1, len(files) // args.limit)
         files = files[::step][:args.limit]
     exe = build_driver()
-    unsup = unsupported_rules(exe)
+    unsup, supported = unsupported_rules(exe)
     t0 = time.time()
     res, err = run_driver([p for _, p in files], threads=args.threads, stats=True, exe=exe)
     el = time.time() - t0
@@ -180,12 +183,57 @@ def main():
             if (r in s_all) != (r in o_all):
                 print("   %s %s" % ("SA-only" if r in s_all else "ombu-only", path))
     if args.write:
-        write_doc(report, top, sub, n, unsup)
+        write_doc(report, top, sub, n, unsup, supported)
 
 
-def write_doc(report, top, sub, n, unsup):
+def evals_used():
+    """eval: functions the Debian rule set calls, with how many rules."""
+    import glob
+    import re
+    used = collections.Counter()
+    for path in glob.glob("/usr/share/spamassassin/*.cf"):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                m = re.match(r"\s*(?:header|body|rawbody|full|uri)\s+\S+\s+eval:(\w+)", line)
+                if m:
+                    used[m.group(1)] += 1
+    return used
+
+
+def unsupported_doc(unsup, supported):
+    used = evals_used()
+    sup = set(supported)
+    n_used = len(used)
+    n_have = sum(1 for e in used if e in sup)
+    by_what = collections.defaultdict(list)
+    for rule, (what, why) in unsup.items():
+        by_what[(what, why)].append(rule)
+    lines = ["The Debian rule set calls %d distinct `eval:` functions in %d rules; ombu implements %d of "
+             "them (%d functions in all, counting ones only local rules use).  What is left out, "
+             "and the rules with a score that need it (these rules never hit in ombu):\n"
+             % (n_used, sum(used.values()), n_have, len(sup)),
+             "| left out | why | rules |", "| --- | --- | --- |"]
+    for (what, why), rules in sorted(by_what.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        lines.append("| `%s` | %s | %s |" % (what, why, " ".join(sorted(rules))))
+    missing = sorted(e for e in used if e not in sup)
+    lines.append("\nEval functions of the rule set that ombu does not implement, whatever the reason "
+                 "(also those only in rules that are not scored or sit in `ifplugin` blocks for "
+                 "plugins that are not loaded): %s.\n" % (", ".join("`%s`" % e for e in missing) or "none"))
+    return "\n".join(lines)
+
+
+def replace_between(text, name, body):
+    start = text.find("<!-- %s:begin -->" % name)
+    end = text.find("<!-- %s:end -->" % name)
+    if start < 0 or end < 0:
+        sys.exit("docs/filter-parity.md has no %s markers" % name)
+    return text[:start] + "<!-- %s:begin -->\n" % name + body + "\n" + text[end:]
+
+
+def write_doc(report, top, sub, n, unsup, supported):
     with open(DOC) as f:
         text = f.read()
+    text = replace_between(text, "unsupported", unsupported_doc(unsup, supported))
     start = text.find("<!-- parity:begin -->")
     end = text.find("<!-- parity:end -->")
     if start < 0 or end < 0:
