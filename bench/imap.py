@@ -53,7 +53,7 @@ figures; for seconds and KiB lower is better, for commands/s higher):
     half of MemAvailable, and the processes it needs under 60% of the
     free PIDs (kernel.pid_max); otherwise the row says "skipped" and why.
     ombu's figure includes its cache of open mailbox indexes (one SQLite
-    handle per user, up to store.open_mailboxes = 256 per worker, kept
+    handle per user, up to store.open_mailboxes (64) per worker, kept
     whatever the number of connections): a third row at the first count
     runs ombu with store.open_mailboxes=16 to show that part apart.
     Targets for ombu: < 64 KiB per plaintext idle connection, < 128 KiB
@@ -93,7 +93,7 @@ from mbox import to_mboxrd  # noqa: E402
 ROLES = ["imap", "imaps", "lmtp"]
 OMBU_SETS = ["imap.max_connections_per_user=0", "imap.max_connections_per_ip=0"]
 OMBU_WORKERS = 2
-OPEN_MAILBOXES = 256     # ombu's default store.open_mailboxes, per worker
+OPEN_MAILBOXES = 64      # ombu's default store.open_mailboxes, per worker
 SMALL_CACHE = 16
 
 CLIENT_C = r"""

@@ -331,6 +331,10 @@ static void write_section(struct batch *b, const struct fetch_item *it, const st
 	struct buf data;
 	buf_init_pool(&data, b->pool, 0);
 	bool lit8 = false;
+	/* what is sent: data, or the whole message itself (BODY[], the
+	   most fetched section, is not copied) */
+	const char *src = NULL;
+	size_t srclen = 0;
 	if (it->cached_fields && m->cache.headers != NULL) {
 		mime_imap_header_fields(&data, m->cache.headers, strlen(m->cache.headers), it->fields, false);
 	} else {
@@ -341,7 +345,8 @@ static void write_section(struct batch *b, const struct fetch_item *it, const st
 		const char *msg = b->fc->msg.data;
 		size_t len = b->fc->msg.len;
 		if (it->section[0] == '\0') {
-			buf_append(&data, msg, len);
+			src = msg;
+			srclen = len;
 		} else {
 			if (*root == NULL)
 				*root = mime_parse(b->pool, msg, len, NULL);
@@ -358,18 +363,22 @@ static void write_section(struct batch *b, const struct fetch_item *it, const st
 			}
 		}
 	}
+	if (src == NULL) {
+		src = data.data != NULL ? data.data : "";
+		srclen = data.len;
+	}
 	if (it->kind == F_BINARY_SIZE) {
-		buf_printf(out, "%s %zu", it->name, data.len);
+		buf_printf(out, "%s %zu", it->name, srclen);
 		return;
 	}
-	uint64_t off = 0, n = data.len;
+	uint64_t off = 0, n = srclen;
 	if (it->partial)
-		mime_imap_partial(data.len, it->origin, it->count, &off, &n);
+		mime_imap_partial(srclen, it->origin, it->count, &off, &n);
 	buf_printf(out, "%s ", it->name);
 	if (n == 0 && !lit8)
 		buf_append_str(out, "\"\"");
 	else
-		imap_write_literal(out, data.data + off, (size_t)n, lit8);
+		imap_write_literal(out, src + off, (size_t)n, lit8);
 }
 
 static void write_structure(struct batch *b, const char *cached, const struct store_message *m,

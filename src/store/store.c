@@ -25,7 +25,7 @@ const struct config_key store_config_keys[] = {
 	{ "store", "compression_level", CONFIG_UINT, "3", "zstd level for message bodies", 1, 19 },
 	{ "store", "pack_max", CONFIG_SIZE, "64k", "compressed bodies up to this size share pack databases; larger ones are files", 0, 1ull << 30 },
 	{ "store", "dict_after", CONFIG_UINT, "1000", "bodies stored before a zstd dictionary is trained from them (0 = never)", 0, 100000000 },
-	{ "store", "open_mailboxes", CONFIG_UINT, "256", "mailbox indexes kept open per process", 1, 100000 },
+	{ "store", "open_mailboxes", CONFIG_UINT, "64", "mailbox indexes kept open per worker (LRU), about 200 KiB each; idle IMAP sessions do not hold one", 1, 100000 },
 	{ "store", "busy_timeout", CONFIG_DURATION, "30s", "how long a writer waits for a locked index", 100, 600000 },
 	{ NULL }
 };
