@@ -24,7 +24,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sa_common import (CORPUS, ROOT, build_driver, corpus_files, load_reference,  # noqa: E402
+from sa_common import (ROOT, build_driver, corpus_files, load_reference,  # noqa: E402
                        relname, run_driver)
 
 DOC = os.path.join(ROOT, "docs", "filter-parity.md")
