@@ -183,6 +183,29 @@ static int data_feed(struct smtp_data_decoder *dec, const unsigned char *p, size
 	size_t run = 0, i;
 
 	for (i = 0; i < len && dec->state != DATA_DONE; i++) {
+		if (dec->state == DATA_MID) {
+			/* inside a line: skip ahead over the bytes that change
+			   no state (the usual case, and the hot loop) */
+			size_t lim = len;
+			if (dec->set.max_line != 0) {
+				size_t room = dec->line_len < dec->set.max_line ?
+						      (size_t)(dec->set.max_line - dec->line_len) : 0;
+				if (room < len - i)
+					lim = i + room;
+			}
+			size_t j = i;
+			unsigned char high = 0;
+			while (j < lim && p[j] != '\r' && p[j] != '\n' && p[j] != '\0') {
+				high |= p[j];
+				j++;
+			}
+			dec->line_len += j - i;
+			if ((high & 0x80) != 0)
+				dec->flags |= SMTP_DATA_F_8BIT;
+			i = j;
+			if (i >= len)
+				break;
+		}
 		int use = data_byte(dec, p[i]);
 		if (use == 1)
 			continue;
