@@ -385,12 +385,13 @@ int mailbox_folder_list(struct mailbox *mb, struct pool *pool,
 	return STORE_OK;
 }
 
-int index_folder_get_locked(struct mailbox *mb, struct pool *pool, const char *name,
-			     struct store_folder *f_r, const char **error_r)
+static int folder_get(struct mailbox *mb, struct pool *pool, const char *name, bool recent,
+		      struct store_folder *f_r, const char **error_r)
 {
 	char tmp[300];
 	name = index_canonical(pool, name, tmp, sizeof(tmp));
-	sqlite3_stmt *s = index_stmt(mb, "SELECT " FOLDER_COLS " FROM folders WHERE name = ?", error_r);
+	sqlite3_stmt *s = index_stmt(mb, recent ? "SELECT " FOLDER_COLS " FROM folders WHERE name = ?" :
+				     "SELECT " FOLDER_COLS_NORECENT " FROM folders WHERE name = ?", error_r);
 	if (s == NULL)
 		return STORE_FAIL;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
@@ -409,11 +410,18 @@ int index_folder_get_locked(struct mailbox *mb, struct pool *pool, const char *n
 	return STORE_FAIL;
 }
 
+/* Without the recent count (f_r->recent = 0). */
+int index_folder_get_locked(struct mailbox *mb, struct pool *pool, const char *name,
+			     struct store_folder *f_r, const char **error_r)
+{
+	return folder_get(mb, pool, name, false, f_r, error_r);
+}
+
 int mailbox_folder_get(struct mailbox *mb, struct pool *pool, const char *name,
 		       struct store_folder *f_r, const char **error_r)
 {
 	mailbox_lock(mb);
-	int r = index_folder_get_locked(mb, pool, name, f_r, error_r);
+	int r = folder_get(mb, pool, name, true, f_r, error_r);
 	mailbox_unlock(mb);
 	return r;
 }

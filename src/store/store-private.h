@@ -128,6 +128,13 @@ int index_bump_folder(struct mailbox *mb, int64_t folder_id, uint32_t uidnext, u
 	" keywords, first_recent," \
 	" (SELECT count(*) FROM messages m WHERE m.folder_id = folders.id" \
 	"  AND m.uid >= folders.first_recent)"
+/* The same without the \Recent count, which walks every message of a
+ * folder no IMAP session has selected (all of them are recent): for the
+ * delivery path and the other writers, which do not need it. */
+#define FOLDER_COLS_NORECENT "id, name, special_use, uidvalidity, uidnext, highestmodseq," \
+	" messages, unseen, deleted, bytes," \
+	" EXISTS (SELECT 1 FROM subscriptions s WHERE s.name = folders.name)," \
+	" keywords, first_recent, 0"
 void index_folder_row(sqlite3_stmt *s, struct pool *pool, struct store_folder *f);
 
 struct blob_ref {
