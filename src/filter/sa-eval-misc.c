@@ -400,6 +400,20 @@ static void img_add(struct sa_scan *s, struct imginfo *ii, int t, unsigned long 
 	(void)s;
 }
 
+/* The image statistics keep hashes (not pool memory): freed when the
+ * scan ends. */
+void sa_eval_scan_done(struct sa_scan *s)
+{
+	struct imginfo *ii = s->cache[8];
+	if (ii == NULL)
+		return;
+	for (size_t i = 0; i < N_ELEMENTS(ii->dems); i++)
+		if (ii->dems[i] != NULL)
+			hash_destroy(&ii->dems[i]);
+	hash_destroy(&ii->names);
+	s->cache[8] = NULL;
+}
+
 static struct imginfo *imginfo(struct sa_scan *s)
 {
 	struct imginfo *ii = s->cache[8];

@@ -543,6 +543,8 @@ struct sa_scan {
 
 /* uri_detail rules (URIDetail plugin), sa-eval-uri.c */
 double sa_eval_uri_detail(struct sa_scan *s, const struct sa_rule *r);
+/* Frees what the evals of one scan keep outside its pool. */
+void sa_eval_scan_done(struct sa_scan *s);
 
 /* Small helpers for evals */
 const char *sa_arg(const struct sa_eval_call *c, unsigned i);

@@ -403,6 +403,7 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 	}
 	if (m->get_cache != NULL)
 		hash_destroy(&m->get_cache);
+	sa_eval_scan_done(&s);
 	r->scan_usec = now_usec() - t_start;
 	return 0;
 }
