@@ -18,6 +18,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A message row carries the IMAP cache (about 1 KB, up to 8 KB of
+ * header lines), so it is a rowid table: in a WITHOUT ROWID table a row
+ * over about 1,000 bytes spills into an overflow page of its own, and
+ * two thirds of the index were such half-empty pages (version 3). */
+#define MESSAGES_COLS \
+	" folder_id INTEGER NOT NULL, uid INTEGER NOT NULL, modseq INTEGER NOT NULL," \
+	" flags INTEGER NOT NULL DEFAULT 0, keywords TEXT, internal_date INTEGER NOT NULL," \
+	" saved INTEGER NOT NULL, size INTEGER NOT NULL, blob TEXT NOT NULL," \
+	" blob_file INTEGER NOT NULL, prefix BLOB, pop3_uidl TEXT, envelope TEXT," \
+	" bodystructure TEXT, body TEXT, headers TEXT," \
+	" PRIMARY KEY (folder_id, uid)"
+#define MESSAGES_NAMES \
+	"folder_id, uid, modseq, flags, keywords, internal_date, saved, size, blob, blob_file," \
+	" prefix, pop3_uidl, envelope, bodystructure, body, headers"
+
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
 	"INSERT OR IGNORE INTO meta VALUES ('version', 1), ('quota_used', 0),"
@@ -29,13 +44,7 @@ static const char schema[] =
 	" unseen INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0,"
 	" bytes INTEGER NOT NULL DEFAULT 0, subscribed INTEGER NOT NULL DEFAULT 1,"
 	" created INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS messages ("
-	" folder_id INTEGER NOT NULL, uid INTEGER NOT NULL, modseq INTEGER NOT NULL,"
-	" flags INTEGER NOT NULL DEFAULT 0, keywords TEXT, internal_date INTEGER NOT NULL,"
-	" saved INTEGER NOT NULL, size INTEGER NOT NULL, blob TEXT NOT NULL,"
-	" blob_file INTEGER NOT NULL, prefix BLOB, pop3_uidl TEXT, envelope TEXT,"
-	" bodystructure TEXT, body TEXT, headers TEXT,"
-	" PRIMARY KEY (folder_id, uid)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS messages (" MESSAGES_COLS ");"
 	"CREATE INDEX IF NOT EXISTS messages_blob ON messages(blob);"
 	"CREATE INDEX IF NOT EXISTS messages_modseq ON messages(folder_id, modseq);"
 	"CREATE TABLE IF NOT EXISTS expunged (folder_id INTEGER NOT NULL, uid INTEGER NOT NULL,"
@@ -73,7 +82,17 @@ static const char migrate_v2[] =
 	"CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder_id, modseq);"
 	"UPDATE meta SET value = 2 WHERE key = 'version';";
 
-#define INDEX_VERSION 2
+/* Version 3: messages becomes a rowid table (see MESSAGES_COLS); the
+ * indexes and triggers on it are made again by the schema. */
+static const char migrate_v3[] =
+	"DROP TABLE IF EXISTS messages_v3;"
+	"CREATE TABLE messages_v3 (" MESSAGES_COLS ");"
+	"INSERT INTO messages_v3 (" MESSAGES_NAMES ") SELECT " MESSAGES_NAMES " FROM messages;"
+	"DROP TABLE messages;"
+	"ALTER TABLE messages_v3 RENAME TO messages;"
+	"UPDATE meta SET value = 3 WHERE key = 'version';";
+
+#define INDEX_VERSION 3
 
 static const struct {
 	const char *name, *special_use;
@@ -243,6 +262,9 @@ static int migrate(struct mailbox *mb, const char **error_r)
 	int64_t v = index_meta_get(mb, "version", &err);
 	if (err == NULL && v < 2 && index_exec(mb, migrate_v2, &err) < 0)
 		v = -1;
+	if (err == NULL && v >= 0 && v < 3 &&
+	    (index_exec(mb, migrate_v3, &err) < 0 || index_exec(mb, schema, &err) < 0))
+		v = -1;
 	if (err != NULL || v < 0) {
 		*error_r = err != NULL ? err : "migration failed";
 		index_rollback(mb);
@@ -318,7 +340,9 @@ int index_open(struct mailbox *mb, bool create, const char **error_r)
 			return STORE_FAIL;
 		}
 	}
-	if (index_exec(mb, migrate_v2, error_r) < 0) {
+	/* the schema is version 3's already: messages is a rowid table */
+	if (index_exec(mb, migrate_v2, error_r) < 0 ||
+	    index_exec(mb, "UPDATE meta SET value = 3 WHERE key = 'version';", error_r) < 0) {
 		index_rollback(mb);
 		return STORE_FAIL;
 	}

@@ -119,3 +119,38 @@ def test_big_message_is_a_file_blob(ombu_ready):
     out = split_mboxrd(o.run("export", "bob@example.test", binary=True).stdout)
     assert out == [crlf(big)]
     assert o.run("store", "check", "alice@example.test").returncode == 0
+
+
+def test_index_v2_is_migrated(ombu_ready):
+    """An index written before version 3 (messages WITHOUT ROWID) is
+    rebuilt as a rowid table on first open, with every message, its
+    flags, UIDs and cache, its triggers (counters) and indexes."""
+    o = ombu_ready
+    for i in range(20):
+        o.run("deliver", "--rcpt", "alice@example.test", input=MSG.replace(b"hello", b"m%d" % i))
+    before = o.run("export", "alice@example.test", binary=True).stdout
+    idx = os.path.join(o.data, "store", "example.test", "alice", "index.sqlite")
+    db = sqlite3.connect(idx)
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'messages'").fetchone()[0]
+    assert "WITHOUT ROWID" not in sql.upper()
+    rows = db.execute("SELECT * FROM messages ORDER BY uid").fetchall()
+    # make it look like version 2: the old table shape
+    db.executescript("CREATE TABLE m2 AS SELECT * FROM messages; DROP TABLE messages;")
+    db.executescript(sql + " WITHOUT ROWID;")
+    db.executescript("INSERT INTO messages SELECT * FROM m2; DROP TABLE m2;"
+                     "UPDATE meta SET value = 2 WHERE key = 'version';")
+    assert "WITHOUT ROWID" in db.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'messages'").fetchone()[0].upper()
+    db.close()
+    assert o.run("export", "alice@example.test", binary=True).stdout == before
+    o.run("deliver", "--rcpt", "alice@example.test", input=MSG)
+    db = sqlite3.connect(idx)
+    assert db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0] == 3
+    assert "WITHOUT ROWID" not in db.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'messages'").fetchone()[0].upper()
+    assert db.execute("SELECT * FROM messages WHERE uid <= 20 ORDER BY uid").fetchall() == rows
+    names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'messages'")}
+    assert {"messages_blob", "messages_modseq", "msg_ins", "msg_del", "msg_flags"} <= names
+    db.close()
+    assert folders(o, "alice@example.test")["INBOX"][0] == 21
+    assert "consistent" in o.run("store", "check", "alice@example.test").stdout
