@@ -14,6 +14,7 @@
 #include "lib/hash.h"
 #include "lib/pool.h"
 #include "lib/util.h"
+#include "mime/mime.h"
 
 #define MAILRE \
 	"(?:\"(?:|(?:[^\"\\\\]++|\\\\.)*+)\"|[^\\@\\s\\<\\>\\(\\)\\[\\]\\,\\:\\;]+)" \
@@ -230,37 +231,7 @@ size_t sa_parse_addresses(struct pool *pool, const char *in, size_t len, struct 
 bool sa_is_fqdn_valid(const struct sa_engine *e, const char *h, size_t len)
 {
 	(void)e;
-	while (len > 0 && h[len - 1] == '.')
-		len--;
-	if (len == 0 || len > 253)
-		return false;
-	size_t labels = 1;
-	for (size_t i = 0; i < len; i++)
-		if (h[i] == '.')
-			labels++;
-	if (labels < 2)
-		return false;
-	size_t cnt = labels, start = 0;
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && h[i] != '.')
-			continue;
-		size_t l = i - start;
-		const char *lab = h + start;
-		if (l < 1 || l > 63)
-			return false;
-		for (size_t k = 0; k < l; k++) {
-			unsigned char c = (unsigned char)ascii_lower(lab[k]);
-			bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-				  (c == '-' && k > 0 && k < l - 1);
-			if (!ok)
-				return false;
-			if (c == '_' && cnt <= 2)
-				return false;
-		}
-		cnt--;
-		start = i + 1;
-	}
-	return true;
+	return mime_fqdn_valid(h, len);
 }
 
 static const char *const us_states[] = {

@@ -210,7 +210,7 @@ static size_t match_schemeless(const char *s, size_t len, size_t p,
 	return 0;
 }
 
-static bool fqdn_valid(const char *h, size_t len)
+bool mime_fqdn_valid(const char *h, size_t len)
 {
 	while (len > 0 && h[len - 1] == '.')
 		len--;
@@ -292,7 +292,7 @@ size_t mime_uri_find_text(struct pool *pool, const char *s, size_t len,
 		hash_put(seen, r, l, (void *)1);
 		if (kind == 2 && memchr(r, '@', l) == NULL)
 			continue;
-		if (kind == 3 && !fqdn_valid(s + start, host_len))
+		if (kind == 3 && !mime_fqdn_valid(s + start, host_len))
 			continue;
 		if ((l >= 4 && (strncasecmp(r, "cid:", 4) == 0 || strncasecmp(r, "mid:", 4) == 0)))
 			continue;

@@ -509,6 +509,10 @@ struct mime_text_uri {
 size_t mime_uri_find_text(struct pool *pool, const char *text, size_t len,
 			  bool (*is_tld)(void *ctx, const char *tld, size_t len),
 			  void *ctx, struct mime_text_uri **uris_r);
+/* A host name as SpamAssassin's is_fqdn_valid checks it: 2+ labels of
+   1-63 letters, digits, '_' and inner '-' ('_' not in the last two),
+   253 bytes at most, trailing dots ignored. */
+bool mime_fqdn_valid(const char *host, size_t len);
 
 /* SpamAssassin's uri_list_canonicalize(): the URI and its cleaned
    variants (percent-decoding, host obfuscations, numeric IPs, embedded
