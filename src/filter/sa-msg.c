@@ -248,23 +248,6 @@ static void base64_decode(struct pool *pool, struct buf *out, const char *s, siz
 	}
 }
 
-static void append_cp(struct buf *b, uint32_t cp)
-{
-	char u[4];
-	if (cp < 0x80) {
-		buf_append_c(b, (char)cp);
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		buf_append(b, u, 2);
-	} else {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		buf_append(b, u, 3);
-	}
-}
-
 /* Raw 8-bit header text: kept when valid UTF-8, else read as
    Windows-1252 (SpamAssassin's _normalize guess for headers). */
 static void append_8bit(struct buf *out, const char *s, size_t len)
@@ -1364,7 +1347,7 @@ void sa_msg_body(struct sa_msg *m)
 				if (c < 0x80)
 					buf_append_c(&text, (char)c);
 				else
-					append_cp(&text, c);
+					buf_append_utf8(&text, c);
 			}
 		} else {
 			buf_append(&text, p->rendered, l);

@@ -55,32 +55,6 @@ static uint32_t fold_cp(uint32_t c)
 	return c;
 }
 
-static void put(struct buf *out, uint32_t cp)
-{
-	char s[4];
-	size_t n;
-	if (cp < 0x80) {
-		s[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		s[0] = (char)(0xc0 | (cp >> 6));
-		s[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		s[0] = (char)(0xe0 | (cp >> 12));
-		s[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		s[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		s[0] = (char)(0xf0 | (cp >> 18));
-		s[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		s[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		s[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	buf_append(out, s, n);
-}
-
 void imap_fold(struct buf *out, const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str, *end = s + len;
@@ -115,7 +89,7 @@ void imap_fold(struct buf *out, const char *str, size_t len)
 		}
 		s += n;
 		out->data[out->len] = '\0';
-		put(out, fold_cp(cp));
+		buf_append_utf8(out, fold_cp(cp));
 		if (out->len + 4 >= out->cap && buf_reserve(out, (size_t)(end - s) + 4) < 0)
 			return;
 	}

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct pool;
 
@@ -51,5 +52,7 @@ char *buf_steal(struct buf *b, size_t *len_r);
 
 /* Hex encoding of bytes, lower case. */
 int buf_append_hex(struct buf *b, const void *data, size_t len);
+/* One Unicode code point (below 0x110000) as UTF-8. */
+int buf_append_utf8(struct buf *b, uint32_t cp);
 
 #endif

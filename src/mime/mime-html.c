@@ -140,29 +140,6 @@ static bool is_name_char(unsigned char c)
 	return is_name_first(c) || (c >= '0' && c <= '9') || c == '.' || c == '-';
 }
 
-static void put_cp(struct buf *b, unsigned cp)
-{
-	char u[4];
-	if (cp < 0x80) {
-		buf_append_c(b, (char)cp);
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		buf_append(b, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		buf_append(b, u, 3);
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		buf_append(b, u, 4);
-	}
-}
-
 static bool valid_utf8_nonascii(const char *s, size_t len)
 {
 	bool high = false;
@@ -280,7 +257,7 @@ static char *decode_entities(struct pool *pool, const char *s, size_t len,
 		if (cp <= 255 && !as_utf8)
 			buf_append_c(&b, (char)cp);
 		else
-			put_cp(&b, (unsigned)cp);
+			buf_append_utf8(&b, (uint32_t)cp);
 		i = p;
 	}
 	*len_r = b.len;

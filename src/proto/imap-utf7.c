@@ -16,32 +16,6 @@ static int b64_value(unsigned char c)
 	return p != NULL ? (int)(p - b64) : -1;
 }
 
-static void put_utf8(struct buf *out, uint32_t cp)
-{
-	char s[4];
-	size_t n;
-	if (cp < 0x80) {
-		s[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		s[0] = (char)(0xc0 | (cp >> 6));
-		s[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		s[0] = (char)(0xe0 | (cp >> 12));
-		s[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		s[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		s[0] = (char)(0xf0 | (cp >> 18));
-		s[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		s[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		s[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	buf_append(out, s, n);
-}
-
 static int utf7_decode(const char *in, struct buf *out)
 {
 	const unsigned char *s = (const unsigned char *)in;
@@ -77,7 +51,7 @@ static int utf7_decode(const char *in, struct buf *out)
 			if (high != 0) {
 				if (u < 0xdc00 || u > 0xdfff)
 					return -1;
-				put_utf8(out, 0x10000 + ((high - 0xd800) << 10) + (u - 0xdc00));
+				buf_append_utf8(out, 0x10000 + ((high - 0xd800) << 10) + (u - 0xdc00));
 				high = 0;
 			} else if (u >= 0xd800 && u <= 0xdbff) {
 				high = u;
@@ -87,7 +61,7 @@ static int utf7_decode(const char *in, struct buf *out)
 				/* printable ASCII must not be encoded */
 				if (u >= 0x20 && u <= 0x7e)
 					return -1;
-				put_utf8(out, u);
+				buf_append_utf8(out, u);
 			}
 		}
 		s++; /* '-' */
