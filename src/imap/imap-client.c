@@ -109,10 +109,7 @@ void imap_client_accept(struct imap_server *srv, struct conn *conn)
 	c->tls = conn_is_tls(conn);
 	str_copy(c->ip, conn_peer_ip(conn), sizeof(c->ip));
 	str_copy(c->id, conn_id(conn), sizeof(c->id));
-	c->next = srv->clients;
-	if (srv->clients != NULL)
-		srv->clients->prev = c;
-	srv->clients = c;
+	DLIST_PREPEND(srv->clients, c);
 	srv->n_clients++;
 	conn_set_handler(conn, &handler, c);
 	/* the parser consumes input as it comes; this only bounds what
@@ -161,12 +158,7 @@ static void client_closed(struct conn *conn, void *ctx, enum conn_close_reason w
 	c->conn = NULL;
 	store_watch_remove(&c->watch);
 	timer_remove(&c->delay);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		srv->clients = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	DLIST_REMOVE(srv->clients, c);
 	srv->n_clients--;
 	imap_client_unref(&c);
 }

@@ -15,6 +15,26 @@
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define UNUSED __attribute__((unused))
 
+/* An intrusive doubly linked list of items with prev and next fields,
+ * its head a pointer to the first item (the servers' session lists). */
+#define DLIST_PREPEND(head, item) \
+	do { \
+		(item)->prev = NULL; \
+		(item)->next = (head); \
+		if ((head) != NULL) \
+			(head)->prev = (item); \
+		(head) = (item); \
+	} while (0)
+#define DLIST_REMOVE(head, item) \
+	do { \
+		if ((item)->prev != NULL) \
+			(item)->prev->next = (item)->next; \
+		else \
+			(head) = (item)->next; \
+		if ((item)->next != NULL) \
+			(item)->next->prev = (item)->prev; \
+	} while (0)
+
 __attribute__((noreturn)) void ombu_oom(void);
 __attribute__((noreturn, format(printf, 1, 2))) void ombu_panic(const char *fmt, ...);
 

@@ -164,12 +164,7 @@ static void unlink_session(struct pop3_session *s)
 		return;
 	s->linked = false;
 	struct pop3_server *srv = s->srv;
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		srv->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
+	DLIST_REMOVE(srv->sessions, s);
 	srv->n_sessions--;
 }
 
@@ -314,10 +309,7 @@ static void accept_session(struct pop3_server *srv, struct conn *c)
 	s->state = POP3_STATE_AUTHORIZATION;
 	str_copy(s->id, conn_id(c), sizeof(s->id));
 	snprintf(s->key, sizeof(s->key), "pop3:%s", conn_peer_ip(c));
-	s->next = srv->sessions;
-	if (srv->sessions != NULL)
-		srv->sessions->prev = s;
-	srv->sessions = s;
+	DLIST_PREPEND(srv->sessions, s);
 	srv->n_sessions++;
 	s->linked = true;
 	conn_set_handler(c, &handler, s);

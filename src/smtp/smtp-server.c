@@ -180,12 +180,7 @@ static void unlink_session(struct smtp_session *s)
 		return;
 	s->linked = false;
 	struct smtp_server *srv = s->srv;
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		srv->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
+	DLIST_REMOVE(srv->sessions, s);
 	srv->n_sessions--;
 }
 
@@ -245,10 +240,7 @@ void smtp_server_accept(struct smtp_server *srv, struct conn *c)
 	buf_init(&s->out, 0);
 	s->tls = conn_is_tls(c);
 	snprintf(s->id, sizeof(s->id), "%s", conn_id(c));
-	s->next = srv->sessions;
-	if (srv->sessions != NULL)
-		srv->sessions->prev = s;
-	srv->sessions = s;
+	DLIST_PREPEND(srv->sessions, s);
 	srv->n_sessions++;
 	s->linked = true;
 	conn_set_handler(c, &handler, s);
