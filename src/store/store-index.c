@@ -1142,47 +1142,6 @@ int mailbox_expunge(struct mailbox *mb, int64_t folder_id, const uint32_t *uids,
 int mailbox_copy(struct mailbox *mb, int64_t from_folder, const uint32_t *uids, size_t n,
 		 const char *to_folder, uint32_t *new_uids_r, const char **error_r)
 {
-	mailbox_lock(mb);
-	struct pool *pool = pool_create("copy", 0);
-	struct store_folder to = { 0 };
-	int r = index_begin(mb, error_r) < 0 ? STORE_FAIL : index_folder_get_locked(mb, pool, to_folder, &to, error_r);
-	uint32_t uid = to.uidnext;
-	uint64_t modseq = to.highestmodseq + 1;
-	for (size_t i = 0; i < n && r == STORE_OK; i++) {
-		sqlite3_stmt *s = index_stmt(mb,
-			"INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date,"
-			" saved, size, blob, blob_file, prefix, pop3_uidl, envelope, bodystructure, body,"
-			" headers) SELECT ?, ?, ?, flags, keywords, internal_date, ?, size, blob, blob_file,"
-			" prefix, NULL, envelope, bodystructure, body, headers FROM messages"
-			" WHERE folder_id = ? AND uid = ?", error_r);
-		if (s == NULL) {
-			r = STORE_FAIL;
-			break;
-		}
-		sqlite3_bind_int64(s, 1, to.id);
-		sqlite3_bind_int64(s, 2, uid);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)modseq);
-		sqlite3_bind_int64(s, 4, time_now());
-		sqlite3_bind_int64(s, 5, from_folder);
-		sqlite3_bind_int64(s, 6, uids[i]);
-		if (index_step_done(mb, s, error_r) < 0) {
-			r = STORE_FAIL;
-			break;
-		}
-		if (new_uids_r != NULL)
-			new_uids_r[i] = sqlite3_changes(mb->db) > 0 ? uid : 0;
-		if (sqlite3_changes(mb->db) > 0)
-			uid++;
-	}
-	if (r == STORE_OK && uid > to.uidnext && index_bump_folder(mb, to.id, uid, modseq, error_r) < 0)
-		r = STORE_FAIL;
-	if (r == STORE_OK && index_commit(mb, error_r) < 0)
-		r = STORE_FAIL;
-	if (r != STORE_OK)
-		index_rollback(mb);
-	mailbox_unlock(mb);
-	pool_destroy(&pool);
-	if (r == STORE_OK)
-		mailbox_notify(mb);
-	return r;
+	static const struct store_copy plain = { .quota = 0, .move = false };
+	return mailbox_copy_ex(mb, from_folder, uids, n, to_folder, &plain, new_uids_r, NULL, error_r);
 }
