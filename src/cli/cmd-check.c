@@ -147,7 +147,7 @@ static void print_json(const struct filter_verdict *v, const struct filter_rcpt 
 
 /* A whole message from a file or standard input; a leading mbox "From "
  * line (a saved message) is dropped, as SpamAssassin does. */
-static bool read_message(struct cli *cli, FILE *fp, size_t max, struct buf *msg)
+static bool read_message(FILE *fp, size_t max, struct buf *msg)
 {
 	char chunk[65536];
 	size_t n;
@@ -162,7 +162,6 @@ static bool read_message(struct cli *cli, FILE *fp, size_t max, struct buf *msg)
 		size_t skip = nl != NULL ? (size_t)(nl - (const char *)msg->data) + 1 : msg->len;
 		buf_consume(msg, skip);
 	}
-	(void)cli;
 	return true;
 }
 
@@ -216,7 +215,7 @@ int cmd_check(struct cli *cli)
 			status = EXIT_FAIL;
 			continue;
 		}
-		bool ok = read_message(cli, fp, max, &msg);
+		bool ok = read_message(fp, max, &msg);
 		if (fp != stdin)
 			fclose(fp);
 		if (!ok) {
