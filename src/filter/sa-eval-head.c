@@ -1128,13 +1128,16 @@ static double ev_check_for_to_in_subject(struct sa_scan *s, const struct sa_rule
 		char *pat = pool_printf(s->pool,
 					"^(?:(?:re|fw):\\s*(?:\\w+\\s+)?%s$|(?-i:%s)\\s*[,:;!?-](?:$|\\s)|%s$|,\\s*%s[,:;!?-]$)",
 					u, u, u, u);
-		struct sa_re re;
-		const char *err;
-		if (sa_re_compile(s->pool, pat, "i", &re, &err) < 0)
+		/* one match on a short subject: interpreted, without the
+		   cost of a JIT compile per message */
+		int err;
+		PCRE2_SIZE off;
+		pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+					       PCRE2_CASELESS, &err, &off, NULL);
+		if (re == NULL)
 			return 0;
-		size_t ov[2];
-		int hit = sa_re_match(&re, subj, strlen(subj), 0, ov);
-		sa_re_free(&re);
+		int hit = sa_pcre_match(re, subj, strlen(subj), 0, NULL, 0);
+		pcre2_code_free(re);
 		return hit;
 	}
 	return 0;

@@ -27,6 +27,8 @@
 enum mop {
 	M_NUM, M_RULE, M_NOT, M_NEG, M_MUL, M_DIV, M_ADD, M_SUB,
 	M_LT, M_GT, M_LE, M_GE, M_EQ, M_NE, M_XOR, M_AND, M_OR, M_COND,
+	/* chains of +, || and && flattened after parsing (see flatten()) */
+	M_SUM, M_ANY, M_ALL,
 };
 
 struct mnode {
@@ -36,6 +38,8 @@ struct mnode {
 	unsigned slot;          /* rule index, or ~0u when undefined */
 	unsigned depth;         /* of the tree below, this node included */
 	struct mnode *a, *b, *c;
+	struct mnode **kids;    /* M_SUM, M_ANY, M_ALL: the operands in order */
+	unsigned n_kids;
 };
 
 struct sa_meta {
@@ -343,6 +347,46 @@ static struct mnode *parse_expr1(struct mparser *p, int minprec)
 	}
 }
 
+/* The parser builds a chain "A + B + C" as ((A + B) + C): most metas
+   are such chains of + or || over dozens of rules, and walking them
+   recursively was the larger part of evaluating the metas.  A chain of
+   one operator down the left side becomes one node over an array of the
+   operands, evaluated left to right: the same operations in the same
+   order, so the same result (floating-point sums included).  A
+   parenthesised chain on the right stays a node of its own. */
+static void flatten(struct pool *pool, struct mnode *n)
+{
+	if (n == NULL)
+		return;
+	enum mop op = n->op, to;
+	switch (op) {
+	case M_ADD: to = M_SUM; break;
+	case M_OR: to = M_ANY; break;
+	case M_AND: to = M_ALL; break;
+	default:
+		flatten(pool, n->a);
+		flatten(pool, n->b);
+		flatten(pool, n->c);
+		return;
+	}
+	unsigned k = 1;
+	const struct mnode *x;
+	for (x = n; x->op == op; x = x->a)
+		k++;
+	struct mnode **kids = pool_alloc(pool, sizeof(*kids) * k);
+	unsigned i = k;
+	struct mnode *y;
+	for (y = n; y->op == op; y = y->a)
+		kids[--i] = y->b;
+	kids[0] = y;
+	for (i = 0; i < k; i++)
+		flatten(pool, kids[i]);
+	n->op = to;
+	n->kids = kids;
+	n->n_kids = k;
+	n->a = n->b = NULL;
+}
+
 struct sa_meta *sa_meta_parse(struct sa_engine *e, struct sa_rule *r,
 			      const char *expr, const char **error_r)
 {
@@ -366,6 +410,7 @@ struct sa_meta *sa_meta_parse(struct sa_engine *e, struct sa_rule *r,
 		*error_r = p.err;
 		return NULL;
 	}
+	flatten(e->pool, m->root);
 	return m;
 }
 
@@ -391,41 +436,67 @@ static uint64_t to_uv(double d)
 	return 0;
 }
 
+static double ev(const struct mnode *n, const double *v);
+
+static inline double operand(const struct mnode *n, const double *v)
+{
+	if (n->op == M_RULE)
+		return n->slot == ~0u ? 0.0 : v[n->slot];
+	return ev(n, v);
+}
+
 static double ev(const struct mnode *n, const double *v)
 {
 	double a, b;
 	switch (n->op) {
+	case M_SUM:
+		a = operand(n->kids[0], v);
+		for (unsigned i = 1; i < n->n_kids; i++)
+			a += operand(n->kids[i], v);
+		return a;
+	case M_ANY:
+		for (unsigned i = 0;; i++) {
+			a = operand(n->kids[i], v);
+			if (a != 0.0 || i + 1 == n->n_kids)
+				return a;
+		}
+	case M_ALL:
+		for (unsigned i = 0;; i++) {
+			a = operand(n->kids[i], v);
+			if (a == 0.0 || i + 1 == n->n_kids)
+				return a;
+		}
 	case M_NUM: return n->num;
 	case M_RULE: return n->slot == ~0u ? 0.0 : v[n->slot];
-	case M_NOT: return ev(n->a, v) != 0.0 ? 0.0 : 1.0;
-	case M_NEG: return -ev(n->a, v);
-	case M_MUL: return ev(n->a, v) * ev(n->b, v);
+	case M_NOT: return operand(n->a, v) != 0.0 ? 0.0 : 1.0;
+	case M_NEG: return -operand(n->a, v);
+	case M_MUL: return operand(n->a, v) * operand(n->b, v);
 	case M_DIV:
-		b = ev(n->b, v);
-		return b == 0.0 ? 0.0 : ev(n->a, v) / b;
-	case M_ADD: return ev(n->a, v) + ev(n->b, v);
-	case M_SUB: return ev(n->a, v) - ev(n->b, v);
-	case M_LT: return ev(n->a, v) < ev(n->b, v);
-	case M_GT: return ev(n->a, v) > ev(n->b, v);
-	case M_LE: return ev(n->a, v) <= ev(n->b, v);
-	case M_GE: return ev(n->a, v) >= ev(n->b, v);
-	case M_EQ: return ev(n->a, v) == ev(n->b, v);
-	case M_NE: return ev(n->a, v) != ev(n->b, v);
+		b = operand(n->b, v);
+		return b == 0.0 ? 0.0 : operand(n->a, v) / b;
+	case M_ADD: return operand(n->a, v) + operand(n->b, v);
+	case M_SUB: return operand(n->a, v) - operand(n->b, v);
+	case M_LT: return operand(n->a, v) < operand(n->b, v);
+	case M_GT: return operand(n->a, v) > operand(n->b, v);
+	case M_LE: return operand(n->a, v) <= operand(n->b, v);
+	case M_GE: return operand(n->a, v) >= operand(n->b, v);
+	case M_EQ: return operand(n->a, v) == operand(n->b, v);
+	case M_NE: return operand(n->a, v) != operand(n->b, v);
 	case M_XOR:
-		return (double)(to_uv(ev(n->a, v)) ^ to_uv(ev(n->b, v)));
+		return (double)(to_uv(operand(n->a, v)) ^ to_uv(operand(n->b, v)));
 	case M_AND:
-		a = ev(n->a, v);
-		return a != 0.0 ? ev(n->b, v) : a;
+		a = operand(n->a, v);
+		return a != 0.0 ? operand(n->b, v) : a;
 	case M_OR:
-		a = ev(n->a, v);
-		return a != 0.0 ? a : ev(n->b, v);
+		a = operand(n->a, v);
+		return a != 0.0 ? a : operand(n->b, v);
 	case M_COND:
-		return ev(n->a, v) != 0.0 ? ev(n->b, v) : ev(n->c, v);
+		return operand(n->a, v) != 0.0 ? operand(n->b, v) : operand(n->c, v);
 	}
 	return 0.0;
 }
 
 double sa_meta_eval(const struct sa_meta *m, const double *values)
 {
-	return m->root != NULL ? ev(m->root, values) : 0.0;
+	return m->root != NULL ? operand(m->root, values) : 0.0;
 }

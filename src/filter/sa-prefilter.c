@@ -221,18 +221,21 @@ void sa_prefilter_scan_lines(const struct sa_prefilter *pf, struct pool *pool,
 				unsigned r = pf->out[k];
 				cand[r] = 1;
 				uint32_t h = out->head[r];
-				if (h != UINT32_MAX && out->line[h] == (uint32_t)l)
+				if (h != UINT32_MAX && out->line[h] == (uint32_t)l) {
+					out->count[h]++;
 					continue;
+				}
 				if (out->n == out->cap) {
 					size_t nc2 = out->cap ? out->cap * 2 : 256;
-					out->line = pool_realloc(pool, out->line, sizeof(uint32_t) * out->cap,
-								 sizeof(uint32_t) * nc2);
-					out->next = pool_realloc(pool, out->next, sizeof(uint32_t) * out->cap,
-								 sizeof(uint32_t) * nc2);
+					size_t o = sizeof(uint32_t) * out->cap, nw = sizeof(uint32_t) * nc2;
+					out->line = pool_realloc(pool, out->line, o, nw);
+					out->next = pool_realloc(pool, out->next, o, nw);
+					out->count = pool_realloc(pool, out->count, o, nw);
 					out->cap = nc2;
 				}
 				out->line[out->n] = (uint32_t)l;
 				out->next[out->n] = h;
+				out->count[out->n] = 1;
 				out->head[r] = (uint32_t)out->n++;
 			}
 		}

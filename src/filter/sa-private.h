@@ -91,11 +91,13 @@ struct sa_re {
 	const char *pat, *mods; /* as written in the rule (delimiters off) */
 	const char *src;        /* the pattern as PCRE2 got it */
 	bool multiline;
+	bool jit;               /* JIT-compiled: pcre2_jit_match applies */
 	/* Literals one of which every match contains (lower-cased), or
 	   n_lits == 0 when the rule must always run. */
 	char **lits;
 	size_t *lit_lens;
 	unsigned n_lits;
+	unsigned lit_count;     /* a match holds at least this many of them */
 };
 
 struct sa_meta;
@@ -268,10 +270,12 @@ void sa_prefilter_mark_all(const struct sa_prefilter *pf, uint8_t *cand);
 /* The same line by line (a match never spans lines): for each rule with
    literals, the lines holding one, as a chain from head[rule]
    (UINT32_MAX: none) through next[], newest first.  head must be
-   filled with UINT32_MAX by the caller, one entry per rule. */
+   filled with UINT32_MAX by the caller, one entry per rule.  A line
+   where fewer literals occur than the rule's lit_count is not entered. */
 struct sa_pf_lines {
 	uint32_t *head;
 	uint32_t *line, *next;
+	uint32_t *count;        /* literal occurrences of the rule on the line */
 	size_t n, cap;
 };
 void sa_prefilter_scan_lines(const struct sa_prefilter *pf, struct pool *pool,

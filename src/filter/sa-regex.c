@@ -254,7 +254,7 @@ int sa_re_compile(struct pool *pool, const char *pat, const char *mods,
 				       (size_t)erroff);
 		return -1;
 	}
-	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+	re->jit = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0;
 	re->src = tr;
 	re->pat = pool_strdup(pool, pat);
 	re->mods = pool_strdup(pool, mods != NULL ? mods : "");
@@ -319,7 +319,12 @@ int sa_re_match(const struct sa_re *re, const char *s, size_t len, size_t start,
 
 	if (re->code == NULL)
 		return 0;
-	rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, start, 0, md, match_context());
+	/* the JIT entry point skips pcre2_match's checks of the arguments,
+	   a measurable share of the many matches on short texts */
+	if (re->jit)
+		rc = pcre2_jit_match(re->code, (PCRE2_SPTR)s, len, start, 0, md, match_context());
+	else
+		rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, start, 0, md, match_context());
 	if (rc < 0)
 		return 0;
 	if (end_r != NULL) {
@@ -338,9 +343,15 @@ int sa_re_match(const struct sa_re *re, const char *s, size_t len, size_t start,
 #define LIT_MAX_UNION 160
 #define LIT_MAX_LEN 48
 
+/* count: every match holds at least this many occurrences of the
+   strings, at distinct end positions (0 means 1), as "(?:x){5}" holds
+   five of x's; the prefilter skips a line with fewer. */
+#define LIT_MAX_COUNT 64
+
 struct litset {
 	bool ok;
 	unsigned n;
+	unsigned count;
 	char *s[LIT_MAX_UNION];
 	unsigned len[LIT_MAX_UNION];
 };
@@ -356,6 +367,11 @@ struct lparser {
 	bool x;          /* extended mode */
 	bool fail;
 };
+
+static unsigned set_count(const struct litset *s)
+{
+	return s->count == 0 ? 1 : s->count;
+}
 
 static unsigned set_minlen(const struct litset *s)
 {
@@ -378,6 +394,8 @@ static bool set_better(const struct litset *a, const struct litset *b)
 		return true;
 	if (MIN(ma, 4u) != MIN(mb, 4u))
 		return ma > mb;
+	if (set_count(a) != set_count(b))
+		return set_count(a) > set_count(b);
 	if (a->n != b->n)
 		return a->n < b->n;
 	return ma > mb;
@@ -490,6 +508,7 @@ static void alt_merge(struct linfo *acc, const struct linfo *b, bool first)
 	struct litset mb = best_must(b);
 	if (acc->must.ok && mb.ok && set_minlen(&mb) > 0 && set_minlen(&acc->must) > 0 &&
 	    acc->must.n + mb.n <= LIT_MAX_UNION) {
+		acc->must.count = MIN(set_count(&acc->must), set_count(&mb));
 		for (unsigned j = 0; j < mb.n; j++) {
 			acc->must.s[acc->must.n] = mb.s[j];
 			acc->must.len[acc->must.n++] = mb.len[j];
@@ -946,6 +965,8 @@ static void parse_quant(struct lparser *lp, struct linfo *li, struct litset *hea
 			if (li->exact.ok && !head_r->ok)
 				*head_r = li->exact;
 			struct litset m = best_must(li);
+			/* lo repetitions: lo matches of the node side by side */
+			m.count = MIN(set_count(&m) * MIN(lo, LIT_MAX_COUNT), LIT_MAX_COUNT);
 			li->exact.ok = false;
 			li->exact.n = 0;
 			li->must = m;
@@ -982,6 +1003,9 @@ static void parse_seq(struct lparser *lp, struct linfo *out)
 			m = best_must(&run);
 			if (set_better(&m, &best))
 				best = m;
+			/* x{3}: three of x's strings */
+			if (set_better(&a.must, &best))
+				best = a.must;
 			broken = true;
 			info_empty(lp, &run);
 			/* what follows x+ may start with more x: a new run */
@@ -1054,6 +1078,7 @@ void sa_re_literals(struct pool *pool, const char *pat, bool icase,
 
 	(void)icase;
 	re->n_lits = 0;
+	re->lit_count = 1;
 	parse_alt(&lp, &root);
 	if (getenv("SA_LITDEBUG") != NULL && (lp.fail || lp.p != lp.end))
 		fprintf(stderr, "lit: stop at %zu/%zu: %.40s\n", (size_t)(lp.p - pat),
@@ -1070,4 +1095,5 @@ void sa_re_literals(struct pool *pool, const char *pat, bool icase,
 		re->lit_lens[i] = m.len[i];
 	}
 	re->n_lits = m.n;
+	re->lit_count = set_count(&m);
 }

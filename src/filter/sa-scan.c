@@ -133,7 +133,8 @@ static void run_some_lines(struct sa_scan *s, const struct sa_rule *r,
 		return;
 	}
 	while (h != UINT32_MAX && k < N_ELEMENTS(idx)) {
-		idx[k++] = pl->line[h];
+		if (pl->count[h] >= r->re.lit_count)
+			idx[k++] = pl->line[h];
 		h = pl->next[h];
 	}
 	if (h != UINT32_MAX) {

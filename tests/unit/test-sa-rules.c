@@ -324,7 +324,16 @@ static void meta_rules(void **state)
 		"meta M_PERL __A && system('x')\n"
 		"meta M_CYC1 M_CYC2\n"
 		"meta M_CYC2 M_CYC1 || __A\n"
-		"body LATER_RULE /pills/\n");
+		"body LATER_RULE /pills/\n"
+		/* chains of one operator (evaluated flat): || gives the first
+		   true value, && the last, + sums left to right */
+		"meta M_OR_VAL (__C || __C || __SPAM) > 3\n"
+		"meta M_AND_VAL (__A && __B && __SPAM) > 3\n"
+		"meta M_AND_FALSE __A && __B && __C\n"
+		"meta M_OR_FALSE __C || __C || NO_SUCH_RULE\n"
+		"meta M_SUM_NESTED (__SPAM + (__A + __B) + 0.5) > 6.4\n"
+		"meta M_SUM_NESTED2 (__SPAM + (__A + __B) + 0.5) > 6.5\n"
+		"meta M_MIXED __C || __A && __B && !__C || __C\n");
 	assert_non_null(warned(t, "10_test.cf:21: rule M_BAD:", NULL));
 	assert_non_null(warned(t, "10_test.cf:22: rule M_PERL:", NULL));
 	assert_non_null(warned(t, "rule M_CYC1", "cycle"));
@@ -332,11 +341,13 @@ static void meta_rules(void **state)
 
 	static const char *const spam_yes[] = {
 		"M_AND", "M_OR", "M_NOT", "M_SUM2", "M_COUNT4", "M_PREC", "M_META",
-		"M_MISSING_NOT", "M_LATER", "LATER_RULE",
+		"M_MISSING_NOT", "M_LATER", "LATER_RULE", "M_OR_VAL", "M_AND_VAL",
+		"M_SUM_NESTED", "M_MIXED",
 	};
 	static const char *const spam_no[] = {
 		"M_AND_C", "M_NOT_A", "M_SUM3", "M_COUNT5", "M_META_NEG", "M_MISSING", "M_BAD",
-		"M_PERL", "M_CYC1", "M_CYC2", "__A", "__B", "__SPAM",
+		"M_PERL", "M_CYC1", "M_CYC2", "__A", "__B", "__SPAM", "M_AND_FALSE",
+		"M_OR_FALSE", "M_SUM_NESTED2",
 	};
 	const struct sa_result *r = scan(t, msg_spam);
 	EXPECT(r, spam_yes, spam_no);
@@ -349,6 +360,53 @@ static void meta_rules(void **state)
 		"M_MISSING_NOT", "M_LATER",
 	};
 	EXPECT(scan(t, msg_ham), ham_yes, ham_no);
+}
+
+/* The prefilter's literals (sa-regex.c) and how many of them a match
+   needs: a rule runs its regex only on lines holding that many. */
+static void literal_counts(void **state)
+{
+	struct t *t = *state;
+	static const struct {
+		const char *pat;
+		unsigned n_lits, count;
+	} cases[] = {
+		{ "cheap pills", 1, 1 },
+		{ "(?:foo|bar){3}", 2, 3 },
+		{ "(?:x(?:foo|bar)y\\s*){2,4}", 2, 2 },
+		{ "(?:(?:foo|bar)\\W){2}(?:baz){3}", 1, 3 },
+		{ "(?:foo){2}|bar", 2, 1 },
+		{ "(?:foo){0,3}bar", 1, 1 },
+		{ "(?:a\\s(?:foo|bar)){100}", 2, 64 },
+		{ "\\w+", 0, 1 },
+	};
+	for (size_t i = 0; i < N_ELEMENTS(cases); i++) {
+		struct sa_re re;
+		const char *err = NULL;
+		if (sa_re_compile(t->pool, cases[i].pat, "i", &re, &err) < 0)
+			fail_msg("%s: %s", cases[i].pat, err);
+		if (re.n_lits != cases[i].n_lits || re.lit_count != cases[i].count)
+			fail_msg("%s: %u literals x %u, expected %u x %u", cases[i].pat, re.n_lits,
+				 re.lit_count, cases[i].n_lits, cases[i].count);
+		sa_re_free(&re);
+	}
+
+	load(t, "body B_THREE /(?:\\b(?:spam|ham)\\W*){3}/\n"
+		"body B_FIVE /(?:\\b(?:spam|ham)\\W*){5}/\n"
+		"rawbody R_THREE /(?:spam\\W*){3}/\n"
+		"rawbody R_FIVE /(?:spam\\W*){5}/\n"
+		"body B_THREE_PARA /(?:pills|now|cheap)\\W.*(?:pills|now|cheap)\\W.*(?:pills|now|cheap)/\n");
+	/* msg_spam: "spam spam spam" on one line, "spam" on another; the
+	   body rules see paragraphs, rawbody the lines */
+	static const char *const yes[] = { "B_THREE", "R_THREE", "B_THREE_PARA" };
+	static const char *const no[] = { "B_FIVE", "R_FIVE" };
+	EXPECT(scan(t, msg_spam), yes, no);
+	/* four in all, but two per paragraph; rawbody sees the part whole */
+	static const char msg_split[] =
+		"Subject: x\n\nspam spam\n\nspam spam\n";
+	static const char *const yes2[] = { "R_THREE" };
+	static const char *const no2[] = { "B_THREE", "B_FIVE", "R_FIVE" };
+	EXPECT(scan(t, msg_split), yes2, no2);
 }
 
 static void scores(void **state)
@@ -938,6 +996,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(header_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(body_rawbody_full_uri, setup, teardown),
 		cmocka_unit_test_setup_teardown(meta_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(literal_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(scores, setup, teardown),
 		cmocka_unit_test_setup_teardown(describe_tflags_priority, setup, teardown),
 		cmocka_unit_test_setup_teardown(conditionals, setup, teardown),
