@@ -191,6 +191,8 @@ int cmd_check(struct cli *cli)
 	if (f == NULL)
 		cli_fail(cli, "%s", err);
 	struct pool *pool = pool_create("check", 65536);
+	/* a scan per message: keep the memory of one big scan around */
+	pool_set_retain(pool, 16 * 1024 * 1024);
 	char norm[400] = "";
 	struct filter_rcpt proto = { .address = NULL };
 	if (rcpt != NULL) {

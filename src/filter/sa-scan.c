@@ -65,7 +65,22 @@ static void record(struct sa_scan *s, const struct sa_rule *r, double value)
 	s->value[r->idx] += value;
 }
 
-static void run_header(struct sa_scan *s, const struct sa_rule *r, const struct sa_hval **hv)
+/* Whether a rule with a few literals can match a header value: one of
+   them must occur in it.  Cheaper than the regex on a short value when
+   there are only a few; low is the value ASCII-lower-cased, as the
+   literals are. */
+#define HEADER_LITS_MAX 8
+
+static bool header_may_match(const struct sa_rule *r, const char *low, size_t len)
+{
+	for (unsigned i = 0; i < r->re.n_lits; i++)
+		if (memmem(low, len, r->re.lits[i], r->re.lit_lens[i]) != NULL)
+			return true;
+	return false;
+}
+
+static void run_header(struct sa_scan *s, const struct sa_rule *r, const struct sa_hval **hv,
+		       const char **low)
 {
 	const struct sa_engine *e = s->e;
 	const struct sa_hreq *h = &e->hreqs[r->hslot];
@@ -88,6 +103,20 @@ static void run_header(struct sa_scan *s, const struct sa_rule *r, const struct 
 	}
 	const char *text = v->n > 0 ? v->joined : (r->if_unset != NULL ? r->if_unset : "");
 	size_t len = v->n > 0 ? v->joined_len : strlen(text);
+	if (v->n > 0 && r->re.n_lits > 0 && r->re.n_lits <= HEADER_LITS_MAX) {
+		if (low[r->hslot] == NULL) {
+			char *l = pool_alloc_nz(s->pool, len + 1);
+			for (size_t i = 0; i < len; i++)
+				l[i] = ascii_lower(text[i]);
+			l[len] = '\0';
+			low[r->hslot] = l;
+		}
+		if (!header_may_match(r, low[r->hslot], len)) {
+			if (r->neg)
+				record(s, r, 1);
+			return;
+		}
+	}
 	if (r->neg) {
 		size_t ov[2];
 		if (!sa_re_match(&r->re, text, len, 0, ov))
@@ -247,9 +276,10 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 
 	/* header */
 	const struct sa_hval **hv = pool_alloc(pool, sizeof(void *) * (e->n_hreqs + 1));
+	const char **low = pool_alloc(pool, sizeof(char *) * (e->n_hreqs + 1));
 	for (size_t i = 0; i < e->n_run[SA_T_HEADER]; i++) {
 		const struct sa_rule *rule = e->rules[e->run[SA_T_HEADER][i]];
-		TIMED(rule, run_header(&s, rule, hv));
+		TIMED(rule, run_header(&s, rule, hv, low));
 	}
 	/* body: line by line, and a rule only on the lines holding one of
 	   its literals */

@@ -24,6 +24,9 @@ struct pool {
 	int debug;
 	/* debug mode: every allocation is its own chunk on this list */
 	struct debug_chunk *chunks;
+	/* blocks pool_clear() kept for reuse (pool_set_retain) */
+	struct pool_block *spare;
+	size_t spare_size, retain;
 };
 
 struct debug_chunk {
@@ -83,13 +86,48 @@ static void free_rest(struct pool *p, int keep_first)
 			last = b;
 			break;
 		}
-		free(b);
+		if (keep_first && p->spare_size + b->size <= p->retain) {
+			b->next = p->spare;
+			p->spare = b;
+			p->spare_size += b->size;
+		} else {
+			free(b);
+		}
 		b = n;
+	}
+	if (!keep_first) {
+		while (p->spare != NULL) {
+			struct pool_block *n = p->spare->next;
+			free(p->spare);
+			p->spare = n;
+		}
+		p->spare_size = 0;
 	}
 	p->blocks = last;
 	if (last != NULL)
 		last->used = 0;
 	p->used = 0;
+}
+
+void pool_set_retain(struct pool *p, size_t bytes)
+{
+	p->retain = bytes;
+}
+
+/* A spare block of at least need bytes, or a new one of size bytes. */
+static struct pool_block *block_get(struct pool *p, size_t need, size_t size)
+{
+	for (struct pool_block **bp = &p->spare; *bp != NULL; bp = &(*bp)->next) {
+		struct pool_block *b = *bp;
+		if (b->size >= need) {
+			*bp = b->next;
+			p->spare_size -= b->size;
+			b->next = NULL;
+			b->used = 0;
+			return b;
+		}
+	}
+	return block_new(size);
 }
 
 void pool_clear(struct pool *p)
@@ -133,13 +171,13 @@ void *pool_alloc_nz(struct pool *p, size_t size)
 		if (asize > bsize / 4 && b != NULL && b->size - b->used > 256) {
 			/* Big allocation: give it a block of its own behind the
 			 * current one, so the current block's free space is kept. */
-			struct pool_block *own = block_new(asize);
+			struct pool_block *own = block_get(p, asize, asize);
 			own->used = asize;
 			own->next = b->next;
 			b->next = own;
 			return own->data;
 		}
-		struct pool_block *nb = block_new(bsize);
+		struct pool_block *nb = block_get(p, asize, bsize);
 		nb->next = b;
 		p->blocks = nb;
 		b = nb;

@@ -22,6 +22,11 @@ struct pool *pool_create(const char *name, size_t initial_size);
 void pool_destroy(struct pool **pool);
 /* Frees everything allocated so far but keeps the first block. */
 void pool_clear(struct pool *pool);
+/* pool_clear() keeps up to bytes of the blocks it would free, for the
+   allocations after it: for a pool cleared after each of many similar
+   jobs (a scan per message), so that each job does not map, fault in and
+   unmap its memory again.  0 (the default): nothing kept. */
+void pool_set_retain(struct pool *pool, size_t bytes);
 
 void *pool_alloc(struct pool *pool, size_t size);   /* zeroed */
 void *pool_alloc_nz(struct pool *pool, size_t size); /* not zeroed */

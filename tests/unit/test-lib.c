@@ -50,6 +50,48 @@ static void pool_basics(void **state)
 	pool_destroy(&p); /* idempotent */
 }
 
+/* pool_set_retain: pool_clear keeps blocks for the next job, which gets
+   distinct, zeroed (pool_alloc) memory from them. */
+static void pool_retain(void **state)
+{
+	(void)state;
+	struct pool *p = pool_create("test", 64);
+	pool_set_retain(p, 1024 * 1024);
+	for (int round = 0; round < 3; round++) {
+		unsigned char *big = pool_alloc(p, 300000);
+		unsigned char *mid = pool_alloc(p, 5000);
+		unsigned char *small[64];
+		for (int i = 0; i < 64; i++) {
+			small[i] = pool_alloc(p, 100);
+			for (int j = 0; j < 100; j++)
+				assert_int_equal(small[i][j], 0);
+			memset(small[i], i + 1, 100);
+		}
+		for (int j = 0; j < 300000; j++)
+			assert_int_equal(big[j], 0);
+		memset(big, 0xee, 300000);
+		memset(mid, 0xdd, 5000);
+		for (int i = 0; i < 64; i++)
+			for (int j = 0; j < 100; j++)
+				assert_int_equal(small[i][j], i + 1);
+		assert_int_equal(mid[4999], 0xdd);
+		assert_int_equal(big[0], 0xee);
+#ifndef OMBU_POOL_DEBUG_DEFAULT
+		static unsigned char *first_big;
+		if (getenv("OMBU_POOL_DEBUG") == NULL) {
+			/* the same block again, not a new one */
+			if (round == 0)
+				first_big = big;
+			else
+				assert_ptr_equal(big, first_big);
+		}
+#endif
+		pool_clear(p);
+		assert_int_equal(pool_used(p), 0);
+	}
+	pool_destroy(&p);
+}
+
 static void pool_realloc_keeps_content(void **state)
 {
 	(void)state;
@@ -327,6 +369,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(pool_basics),
+		cmocka_unit_test(pool_retain),
 		cmocka_unit_test(pool_realloc_keeps_content),
 		cmocka_unit_test(buf_limits),
 		cmocka_unit_test(cursor_bounds),
