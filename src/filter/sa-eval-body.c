@@ -181,10 +181,9 @@ static struct madiff *madiff(struct sa_scan *s)
 			void *v;
 			while (hash_iter(text, &it, &k, &kl, &v)) {
 				uintptr_t hn = (uintptr_t)hash_get(html, k, kl);
-				if (hn != 0 && (double)hn - (double)(uintptr_t)v < 1) {
+				/* removing from html leaves text, which we walk, as it is */
+				if (hn != 0 && (double)hn - (double)(uintptr_t)v < 1)
 					hash_remove(html, k, kl);
-					it = 0; /* the table moved; restart (removals only) */
-				}
 			}
 			double d = (double)hash_count(html) / (double)orig * 100;
 			if (d > md->diff)
