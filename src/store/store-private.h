@@ -32,7 +32,7 @@ struct store_dicts {
 struct store {
 	char *root;
 	uint64_t max_size, pack_max;
-	int level;
+	int level, gc_level;
 	uint64_t busy_ms;
 	struct pack_shard packs[STORE_PACK_SHARDS];
 	pthread_mutex_t cache_lock;
@@ -86,11 +86,25 @@ void blob_path(const struct store *st, const char *dir, const char *id, char *ou
 /* dictionaries (store-dict.c) */
 size_t dict_compress(struct store *st, const void *src, size_t len, void *dst, size_t cap,
 		     bool *used_dict_r);
+/* The same for an IMAP cache row: the bodies' dictionary knows header
+ * text too, and a cache row does not count towards training it. */
+size_t dict_compress_cache(struct store *st, const void *src, size_t len, void *dst, size_t cap);
 size_t dict_decompress(struct store *st, const void *z, size_t zlen, void *dst, size_t size);
 void dict_maybe_train(struct store *st);
 int dict_train(struct store *st, const char **error_r);
 int dict_recompress(struct store *st, uint64_t *n_r, const char **error_r);
 void dict_free(struct store *st);
+
+/* the IMAP cache in an index row (store-cache.c) */
+/* One zstd frame for the four fields, with the volume's dictionary: a
+ * byte saying which fields are present, then each present one
+ * NUL-terminated.  About 1 KB becomes about 300 bytes. */
+int cache_pack(struct store *st, const struct store_cache *c, struct buf *out,
+	       const char **error_r);
+/* The fields of a packed cache into pool; NULL (an older message, or
+ * corrupt) leaves them all NULL, which readers treat as "not cached". */
+int cache_unpack(struct store *st, struct pool *pool, const void *z, size_t zlen,
+		 struct store_cache *c);
 
 /* helpers (store.c) */
 /* Runs SQL, retrying while the database is busy (switching a new
