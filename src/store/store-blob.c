@@ -81,7 +81,11 @@ int blob_pack_open(struct store *st, const char **error_r)
 				       * row in the leaf).  Only takes effect on a new file. */
 				      "PRAGMA page_size=16384;"
 				      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-				      "PRAGMA journal_size_limit=1048576;"
+				      /* checkpointed every 64 pages (1 MiB) and kept
+				       * at that size, so that a commit overwrites
+				       * the WAL instead of growing it: see
+				       * index_open() */
+				      "PRAGMA wal_autocheckpoint=64; PRAGMA journal_size_limit=1572864;"
 				      "CREATE TABLE IF NOT EXISTS blobs (id TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,"
 				      " data BLOB NOT NULL, used INTEGER NOT NULL, level INTEGER NOT NULL DEFAULT 0);",
 				      st->busy_ms, &err) != SQLITE_OK) {

@@ -273,6 +273,30 @@ int dict_train(struct store *st, const char **error_r)
 	return ret;
 }
 
+static void *train_main(void *arg)
+{
+	struct store *st = arg;
+	struct store_dicts *d = &st->dicts;
+	const char *err;
+	int r = dict_train(st, &err);
+	if (r < 0)
+		log_warn("store.dictionary_failed", "error=%s", log_str(err));
+	pthread_mutex_lock(&d->lock);
+	d->training = false;
+	/* failed or not enough samples: try again after as many more */
+	if (r <= 0)
+		d->plain_written = 0;
+	d->last_check_us = 0;
+	refresh_current(st);
+	pthread_mutex_unlock(&d->lock);
+	/* this thread's contexts die with it */
+	ZSTD_freeDCtx(dctx);
+	dctx = NULL;
+	ZSTD_freeCCtx(cctx);
+	cctx = NULL;
+	return NULL;
+}
+
 void dict_maybe_train(struct store *st)
 {
 	struct store_dicts *d = &st->dicts;
@@ -289,18 +313,24 @@ void dict_maybe_train(struct store *st)
 	pthread_mutex_unlock(&d->lock);
 	if (!go)
 		return;
-	const char *err;
-	int r = dict_train(st, &err);
-	if (r < 0)
-		log_warn("store.dictionary_failed", "error=%s", log_str(err));
-	pthread_mutex_lock(&d->lock);
-	d->training = false;
-	/* failed or not enough samples: try again after as many more */
-	if (r <= 0)
-		d->plain_written = 0;
-	d->last_check_us = 0;
-	refresh_current(st);
-	pthread_mutex_unlock(&d->lock);
+	/* Training takes a second or two of CPU: on a thread of its own, so
+	 * that the delivery that crossed the threshold is answered now, not
+	 * after it (its client stalled, and the bench with it).  Only the
+	 * thread that set d->training gets here; the previous trainer has
+	 * finished, it is only joined now. */
+	if (d->trainer_started)
+		pthread_join(d->trainer, NULL);
+	d->trainer_started = pthread_create(&d->trainer, NULL, train_main, st) == 0;
+	if (!d->trainer_started)
+		train_main(st);
+}
+
+void dict_wait(struct store *st)
+{
+	struct store_dicts *d = &st->dicts;
+	if (d->trainer_started)
+		pthread_join(d->trainer, NULL);
+	d->trainer_started = false;
 }
 
 /* The current dictionary prepared for another level (store gc's). */

