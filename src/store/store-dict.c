@@ -109,10 +109,15 @@ static void refresh_current(struct store *st)
 	snprintf(path, sizeof(path), "%s/%08x.zdict", dir, id);
 	buf_init(&b, 0);
 	if (read_all(path, &b) == 0) {
-		ZSTD_CDict *cd = ZSTD_createCDict(b.data, b.len, st->level);
+		/* A compression running without the lock may still use the
+		 * old one: it is freed with the store.  After a few changes
+		 * in one process's life the old one simply stays (every
+		 * dictionary remains readable). */
+		ZSTD_CDict *cd = d->n_retired < N_ELEMENTS(d->retired)
+			? ZSTD_createCDict(b.data, b.len, st->level) : NULL;
 		if (cd != NULL) {
 			if (d->cdict != NULL)
-				ZSTD_freeCDict(d->cdict);
+				d->retired[d->n_retired++] = d->cdict;
 			d->cdict = cd;
 			d->cur_id = id;
 			d->cur_mtime = sb.st_mtime;
@@ -131,16 +136,18 @@ static size_t compress(struct store *st, const void *src, size_t len, void *dst,
 	pthread_mutex_lock(&d->lock);
 	refresh_current(st);
 	ZSTD_CDict *cd = d->cdict;
-	size_t r;
-	if (cd != NULL)
-		r = ZSTD_compress_usingCDict(cctx, dst, cap, src, len, cd);
-	else
-		r = ZSTD_compressCCtx(cctx, dst, cap, src, len, st->level);
 	/* only bodies count towards training: the dictionary is trained
 	 * from them */
 	if (cd == NULL && body)
 		d->plain_written++;
 	pthread_mutex_unlock(&d->lock);
+	/* without the lock: every delivery thread compresses, and a
+	 * replaced dictionary stays alive until the store closes */
+	size_t r;
+	if (cd != NULL)
+		r = ZSTD_compress_usingCDict(cctx, dst, cap, src, len, cd);
+	else
+		r = ZSTD_compressCCtx(cctx, dst, cap, src, len, st->level);
 	*used_dict_r = cd != NULL;
 	return r;
 }
@@ -445,6 +452,9 @@ void dict_free(struct store *st)
 	struct store_dicts *d = &st->dicts;
 	if (d->cdict != NULL)
 		ZSTD_freeCDict(d->cdict);
+	for (size_t i = 0; i < d->n_retired; i++)
+		ZSTD_freeCDict(d->retired[i]);
+	d->n_retired = 0;
 	for (size_t i = 0; i < d->n_dd; i++)
 		ZSTD_freeDDict(d->dd[i].ddict);
 	d->cdict = NULL;

@@ -17,6 +17,8 @@ struct pack_shard {
 struct store_dicts {
 	pthread_mutex_t lock;
 	void *cdict;                /* ZSTD_CDict of the current dictionary */
+	void *retired[8];           /* replaced ones, freed with the store */
+	size_t n_retired;
 	unsigned cur_id;
 	long cur_mtime;
 	uint64_t last_check_us;
