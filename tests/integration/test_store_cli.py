@@ -268,3 +268,35 @@ def test_gc_recompresses_packs_once(ombu_ready):
     o.run("store", "gc", sets=sets)
     assert packed() == second
     assert "consistent" in o.run("store", "check", "alice@example.test").stdout
+
+
+def test_pack_from_before_levels_is_upgraded(ombu_ready):
+    """A pack written before bodies remembered their zstd level gets the
+    column on open (0: unknown), and store gc then recompresses those
+    bodies once like any other, byte-exact."""
+    o = ombu_ready
+    for i in range(5):
+        o.run("deliver", "--rcpt", "alice@example.test", input=MSG.replace(b"hello", b"old %d" % i))
+    before = o.run("export", "alice@example.test", binary=True).stdout
+    blobs = os.path.join(o.data, "store", "blobs")
+    for n in range(16):
+        db = sqlite3.connect(os.path.join(blobs, "pack-%x.sqlite" % n))
+        db.execute("ALTER TABLE blobs DROP COLUMN level")
+        db.commit()
+        db.close()
+    o.run("deliver", "--rcpt", "alice@example.test", input=MSG.replace(b"hello", b"new"))
+    levels = []
+    for n in range(16):
+        db = sqlite3.connect(os.path.join(blobs, "pack-%x.sqlite" % n))
+        levels += [r[0] for r in db.execute("SELECT level FROM blobs")]
+        db.close()
+    assert sorted(levels) == [0] * 5 + [3]
+    o.run("store", "gc")
+    levels = []
+    for n in range(16):
+        db = sqlite3.connect(os.path.join(blobs, "pack-%x.sqlite" % n))
+        levels += [r[0] for r in db.execute("SELECT level FROM blobs")]
+        db.close()
+    assert levels == [15] * 6
+    assert split_mboxrd(o.run("export", "alice@example.test", binary=True).stdout)[:5] == split_mboxrd(before)
+    assert "consistent" in o.run("store", "check", "alice@example.test").stdout
