@@ -31,6 +31,29 @@ static int shard_of(const char *id)
 	return c >= '0' && c <= '9' ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : 0;
 }
 
+/* The level a body was compressed at (0: unknown, a pack from before
+ * the column), so that store gc recompresses each body once at
+ * store.gc_compression_level.  Added to an older pack on open. */
+static int add_level_column(struct store *st, sqlite3 *db, char **err_r)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(db, "SELECT level FROM blobs LIMIT 0", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_finalize(s);
+		return 0;
+	}
+	if (sqlite_exec_retry(db, "ALTER TABLE blobs ADD COLUMN level INTEGER NOT NULL DEFAULT 0",
+			      st->busy_ms, err_r) == SQLITE_OK)
+		return 0;
+	/* another process added it meanwhile */
+	if (sqlite3_prepare_v2(db, "SELECT level FROM blobs LIMIT 0", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_finalize(s);
+		sqlite3_free(*err_r);
+		*err_r = NULL;
+		return 0;
+	}
+	return -1;
+}
+
 int blob_pack_open(struct store *st, const char **error_r)
 {
 	char path[4096];
@@ -58,16 +81,25 @@ int blob_pack_open(struct store *st, const char **error_r)
 				       * row in the leaf).  Only takes effect on a new file. */
 				      "PRAGMA page_size=16384;"
 				      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-				      "PRAGMA journal_size_limit=1048576;"
+				      /* checkpointed every 64 pages (1 MiB) and kept
+				       * at that size, so that a commit overwrites
+				       * the WAL instead of growing it: see
+				       * index_open() */
+				      "PRAGMA wal_autocheckpoint=64; PRAGMA journal_size_limit=1572864;"
 				      "CREATE TABLE IF NOT EXISTS blobs (id TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,"
-				      " data BLOB NOT NULL, used INTEGER NOT NULL);",
+				      " data BLOB NOT NULL, used INTEGER NOT NULL, level INTEGER NOT NULL DEFAULT 0);",
 				      st->busy_ms, &err) != SQLITE_OK) {
 			*error_r = store_errf("cannot set up %s: %s", path, err != NULL ? err : "?");
 			sqlite3_free(err);
 			return -1;
 		}
+		if (add_level_column(st, p->db, &err) < 0) {
+			*error_r = store_errf("cannot set up %s: %s", path, err != NULL ? err : "?");
+			sqlite3_free(err);
+			return -1;
+		}
 		if (sqlite3_prepare_v2(p->db, "SELECT data, size FROM blobs WHERE id = ?", -1, &p->get, NULL) != SQLITE_OK ||
-		    sqlite3_prepare_v2(p->db, "INSERT INTO blobs (id, size, data, used) VALUES (?, ?, ?, ?) "
+		    sqlite3_prepare_v2(p->db, "INSERT INTO blobs (id, size, data, used, level) VALUES (?, ?, ?, ?, ?) "
 				       "ON CONFLICT(id) DO UPDATE SET used = excluded.used", -1, &p->put, NULL) != SQLITE_OK ||
 		    sqlite3_prepare_v2(p->db, "UPDATE blobs SET used = ? WHERE id = ?", -1, &p->touch, NULL) != SQLITE_OK) {
 			*error_r = store_errf("cannot prepare %s: %s", path, sqlite3_errmsg(p->db));
@@ -181,6 +213,7 @@ static int put_pack(struct store *st, const char *id, uint64_t size, const void 
 	sqlite3_bind_int64(p->put, 2, (sqlite3_int64)size);
 	sqlite3_bind_blob(p->put, 3, z, (int)zlen, SQLITE_STATIC);
 	sqlite3_bind_int64(p->put, 4, (sqlite3_int64)time_now());
+	sqlite3_bind_int(p->put, 5, st->level);
 	int rc = sqlite3_step(p->put);
 	sqlite3_reset(p->put);
 	sqlite3_clear_bindings(p->put);

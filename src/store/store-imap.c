@@ -354,14 +354,13 @@ int mailbox_query(struct mailbox *mb, struct pool *pool, const struct store_quer
 	static const char *const sqls[4] = {
 		"SELECT uid, modseq, flags, keywords, internal_date, size FROM messages"
 		" WHERE folder_id = ? AND uid BETWEEN ? AND ? AND modseq > ? ORDER BY uid LIMIT ?",
-		"SELECT uid, modseq, flags, keywords, internal_date, size, envelope, bodystructure,"
-		" body, headers FROM messages"
+		"SELECT uid, modseq, flags, keywords, internal_date, size, cache FROM messages"
 		" WHERE folder_id = ? AND uid BETWEEN ? AND ? AND modseq > ? ORDER BY uid LIMIT ?",
-		"SELECT uid, modseq, flags, keywords, internal_date, size, NULL, NULL, NULL, NULL,"
+		"SELECT uid, modseq, flags, keywords, internal_date, size, NULL,"
 		" blob, blob_file, prefix FROM messages"
 		" WHERE folder_id = ? AND uid BETWEEN ? AND ? AND modseq > ? ORDER BY uid LIMIT ?",
-		"SELECT uid, modseq, flags, keywords, internal_date, size, envelope, bodystructure,"
-		" body, headers, blob, blob_file, prefix FROM messages"
+		"SELECT uid, modseq, flags, keywords, internal_date, size, cache,"
+		" blob, blob_file, prefix FROM messages"
 		" WHERE folder_id = ? AND uid BETWEEN ? AND ? AND modseq > ? ORDER BY uid LIMIT ?",
 	};
 	unsigned int want = q->want & 3;
@@ -393,18 +392,15 @@ int mailbox_query(struct mailbox *mb, struct pool *pool, const struct store_quer
 		m->keywords = col_dup(s, 3, pool);
 		m->internal_date = sqlite3_column_int64(s, 4);
 		m->size = (uint64_t)sqlite3_column_int64(s, 5);
-		if (want & STORE_WANT_CACHE) {
-			m->cache.envelope = col_dup(s, 6, pool);
-			m->cache.bodystructure = col_dup(s, 7, pool);
-			m->cache.body = col_dup(s, 8, pool);
-			m->cache.headers = col_dup(s, 9, pool);
-		}
+		if (want & STORE_WANT_CACHE)
+			cache_unpack(mb->st, pool, sqlite3_column_blob(s, 6),
+				     (size_t)sqlite3_column_bytes(s, 6), &m->cache);
 		if (want & STORE_WANT_BLOB) {
-			m->blob = col_dup(s, 10, pool);
-			m->blob_file = sqlite3_column_int(s, 11) != 0;
-			m->prefix_len = (size_t)sqlite3_column_bytes(s, 12);
+			m->blob = col_dup(s, 7, pool);
+			m->blob_file = sqlite3_column_int(s, 8) != 0;
+			m->prefix_len = (size_t)sqlite3_column_bytes(s, 9);
 			m->prefix = m->prefix_len > 0
-				? pool_memdup(pool, sqlite3_column_blob(s, 12), m->prefix_len) : NULL;
+				? pool_memdup(pool, sqlite3_column_blob(s, 9), m->prefix_len) : NULL;
 		}
 	}
 	sqlite3_reset(s);
@@ -701,9 +697,9 @@ int mailbox_copy_ex(struct mailbox *mb, int64_t from_folder, const uint32_t *uid
 	for (size_t i = 0; i < n && r == STORE_OK; i++) {
 		sqlite3_stmt *s = index_stmt(mb,
 			"INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date,"
-			" saved, size, blob, blob_file, prefix, pop3_uidl, envelope, bodystructure, body,"
-			" headers) SELECT ?, ?, ?, flags, keywords, internal_date, ?, size, blob, blob_file,"
-			" prefix, NULL, envelope, bodystructure, body, headers FROM messages"
+			" saved, size, blob, blob_file, prefix, pop3_uidl, cache)"
+			" SELECT ?, ?, ?, flags, keywords, internal_date, ?, size, blob, blob_file,"
+			" prefix, NULL, cache FROM messages"
 			" WHERE folder_id = ? AND uid = ? RETURNING keywords", error_r);
 		if (s == NULL) {
 			r = STORE_FAIL;

@@ -17,6 +17,8 @@ struct pack_shard {
 struct store_dicts {
 	pthread_mutex_t lock;
 	void *cdict;                /* ZSTD_CDict of the current dictionary */
+	void *retired[8];           /* replaced ones, freed with the store */
+	size_t n_retired;
 	unsigned cur_id;
 	long cur_mtime;
 	uint64_t last_check_us;
@@ -27,12 +29,14 @@ struct store_dicts {
 	size_t n_dd;
 	uint64_t plain_written, dict_after;
 	bool training;
+	pthread_t trainer;          /* dict_maybe_train's, joined by dict_wait */
+	bool trainer_started;
 };
 
 struct store {
 	char *root;
 	uint64_t max_size, pack_max;
-	int level;
+	int level, gc_level;
 	uint64_t busy_ms;
 	struct pack_shard packs[STORE_PACK_SHARDS];
 	pthread_mutex_t cache_lock;
@@ -86,11 +90,30 @@ void blob_path(const struct store *st, const char *dir, const char *id, char *ou
 /* dictionaries (store-dict.c) */
 size_t dict_compress(struct store *st, const void *src, size_t len, void *dst, size_t cap,
 		     bool *used_dict_r);
+/* The same for an IMAP cache row: the bodies' dictionary knows header
+ * text too, and a cache row does not count towards training it. */
+size_t dict_compress_cache(struct store *st, const void *src, size_t len, void *dst, size_t cap);
 size_t dict_decompress(struct store *st, const void *z, size_t zlen, void *dst, size_t size);
+/* Starts training a dictionary in the background when enough bodies
+ * went without one. */
 void dict_maybe_train(struct store *st);
+/* Waits for a training started by dict_maybe_train (before the packs
+ * close). */
+void dict_wait(struct store *st);
 int dict_train(struct store *st, const char **error_r);
 int dict_recompress(struct store *st, uint64_t *n_r, const char **error_r);
 void dict_free(struct store *st);
+
+/* the IMAP cache in an index row (store-cache.c) */
+/* One zstd frame for the four fields, with the volume's dictionary: a
+ * byte saying which fields are present, then each present one
+ * NUL-terminated.  About 1 KB becomes about 300 bytes. */
+int cache_pack(struct store *st, const struct store_cache *c, struct buf *out,
+	       const char **error_r);
+/* The fields of a packed cache into pool; NULL (an older message, or
+ * corrupt) leaves them all NULL, which readers treat as "not cached". */
+int cache_unpack(struct store *st, struct pool *pool, const void *z, size_t zlen,
+		 struct store_cache *c);
 
 /* helpers (store.c) */
 /* Runs SQL, retrying while the database is busy (switching a new

@@ -23,6 +23,7 @@ const struct config_key store_config_keys[] = {
 	{ "store", "path", CONFIG_PATH, "store", "the store volume: owners' indexes and the blob pool" },
 	{ "store", "max_message_size", CONFIG_SIZE, "50M", "largest message the store accepts (the SIZE LMTP and SMTP advertise)", 1024, 1ull << 31 },
 	{ "store", "compression_level", CONFIG_UINT, "3", "zstd level for message bodies", 1, 19 },
+	{ "store", "gc_compression_level", CONFIG_UINT, "15", "zstd level `store gc` recompresses packed bodies at, once each, with the current dictionary (0 = leave the level alone)", 0, 19 },
 	{ "store", "pack_max", CONFIG_SIZE, "64k", "compressed bodies up to this size share pack databases; larger ones are files", 0, 1ull << 30 },
 	{ "store", "dict_after", CONFIG_UINT, "1000", "bodies stored before a zstd dictionary is trained from them (0 = never)", 0, 100000000 },
 	{ "store", "open_mailboxes", CONFIG_UINT, "64", "mailbox indexes kept open per worker (LRU), about 200 KiB each; idle IMAP sessions do not hold one", 1, 100000 },
@@ -187,6 +188,7 @@ struct store *store_open(const struct config *cfg, const char **error_r)
 	st->max_size = config_size(cfg, "store", "max_message_size");
 	st->pack_max = config_size(cfg, "store", "pack_max");
 	st->level = (int)config_uint(cfg, "store", "compression_level");
+	st->gc_level = (int)config_uint(cfg, "store", "gc_compression_level");
 	st->cache_max = config_uint(cfg, "store", "open_mailboxes");
 	st->busy_ms = config_ms(cfg, "store", "busy_timeout");
 	pthread_mutex_init(&st->cache_lock, NULL);
@@ -230,6 +232,7 @@ void store_close(struct store **sp)
 	while (hash_iter(st->open, &it, NULL, NULL, &v))
 		mailbox_free(v);
 	hash_destroy(&st->open);
+	dict_wait(st);
 	blob_pack_close(st);
 	dict_free(st);
 	pthread_mutex_destroy(&st->cache_lock);
