@@ -373,6 +373,18 @@ static int hreq_slot(struct sa_engine *e, const struct sa_rule *r, const char *n
 	memset(h, 0, sizeof(*h));
 	h->name = name;
 	h->mods = mods;
+	static const char *const mod_names[] = {
+		"raw", "addr", "name", "host", "domain", "ip", "revip", "first", "last",
+	};
+	struct buf b;
+	buf_init_pool(&b, e->pool, 0);
+	buf_append_str(&b, name);
+	for (unsigned i = 0; i < N_ELEMENTS(mod_names); i++)
+		if (mods & (1u << i)) {
+			buf_append_c(&b, ':');
+			buf_append_str(&b, mod_names[i]);
+		}
+	h->req = buf_cstr(&b);
 	(void)r;
 	return (int)e->n_hreqs++;
 }

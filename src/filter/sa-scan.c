@@ -82,19 +82,8 @@ static bool header_may_match(const struct sa_rule *r, const char *low, size_t le
 static void run_header(struct sa_scan *s, const struct sa_rule *r, const struct sa_hval **hv,
 		       const char **low)
 {
-	const struct sa_engine *e = s->e;
-	const struct sa_hreq *h = &e->hreqs[r->hslot];
-	if (hv[r->hslot] == NULL) {
-		char req[512];
-		int n = snprintf(req, sizeof(req), "%s", h->name);
-		static const char *const names[] = {
-			"raw", "addr", "name", "host", "domain", "ip", "revip", "first", "last",
-		};
-		for (unsigned i = 0; i < N_ELEMENTS(names); i++)
-			if (h->mods & (1u << i))
-				n += snprintf(req + n, sizeof(req) - (size_t)n, ":%s", names[i]);
-		hv[r->hslot] = sa_msg_get(s->m, req);
-	}
+	if (hv[r->hslot] == NULL)
+		hv[r->hslot] = sa_msg_get(s->m, s->e->hreqs[r->hslot].req);
 	const struct sa_hval *v = hv[r->hslot];
 	if (r->exists) {
 		if (v->n > 0 || r->if_unset != NULL)
