@@ -18,7 +18,7 @@ Detection at the `normal` level (tag 5.0): a ham at or over 5 is a false
 positive, a spam at or over 5 is caught.  For rspamd, its own actions
 (anything but `no action` and `greylist`) count as caught.
 
-    /usr/bin/python3 bench/filter.py [--limit N] [--spamd-every 10]
+    /usr/bin/python3 bench/filter.py [--limit N] [--spamd-every 10] [--ombu-passes 3]
 
 Writes bench/results/filter.txt and prints the same."""
 
@@ -72,8 +72,8 @@ def stripped_corpus(tmp, limit):
     return out
 
 
-def run_ombu(tmp, files):
-    data = os.path.join(tmp, "ombu")
+def run_ombu(tmp, files, n=0):
+    data = os.path.join(tmp, "ombu-%d" % n)
     subprocess.run([OMBU, "--data", data, "init"], check=True, stdout=subprocess.DEVNULL)
     # rule loading alone: one tiny message
     one = os.path.join(tmp, "one.eml")
@@ -252,6 +252,8 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="messages (half ham, half spam)")
     ap.add_argument("--spamd-every", type=int, default=10)
     ap.add_argument("--skip-rspamd", action="store_true")
+    ap.add_argument("--ombu-passes", type=int, default=3,
+                    help="ombu scans of the corpus; the median one counts")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="ombu-bench-filter-")
     os.chmod(tmp, 0o755)
@@ -267,12 +269,23 @@ def main():
             os.chmod(d, 0o755)
         say("corpus: %d messages (%d ham, %d spam)" % (len(files), sum(k == "ham" for k, _ in files),
                                                       sum(k == "spam" for k, _ in files)))
-        o, ocpu, owall, oload = run_ombu(tmp, files)
-        ous = [v[1] for v in o.values()]
-        say("ombu check:  %5d msgs  cpu %.1f s (rules load %.2f s taken out)  %.0f msg/s per core"
-            "  scan median %.2f ms  p99 %.2f ms  max %.1f ms"
-            % (len(o), ocpu, oload, len(o) / ocpu, statistics.median(ous) * 1e3, pct(ous, 0.99) * 1e3,
-               max(ous) * 1e3))
+        # The machine's speed drifts by a fifth from minute to minute:
+        # several passes, and the one with the median CPU time counts
+        # (spamd and rspamd each run minutes, which averages the drift).
+        passes = []
+        for n in range(a.ombu_passes):
+            o, ocpu, owall, oload = run_ombu(tmp, files, n)
+            ous = [v[1] for v in o.values()]
+            say("ombu check:  %5d msgs  cpu %.1f s (rules load %.2f s taken out)  %.0f msg/s per core"
+                "  scan median %.2f ms  p99 %.2f ms  max %.1f ms  [pass %d]"
+                % (len(o), ocpu, oload, len(o) / ocpu, statistics.median(ous) * 1e3, pct(ous, 0.99) * 1e3,
+                   max(ous) * 1e3, n + 1))
+            passes.append((ocpu, o, ous))
+        passes.sort(key=lambda x: x[0])
+        ocpu, o, ous = passes[len(passes) // 2]
+        if len(passes) > 1:
+            say("ombu check, median pass:  %.0f msg/s per core  scan p99 %.2f ms"
+                % (len(o) / ocpu, pct(ous, 0.99) * 1e3))
         s, scpu, swall = run_spamd(files, a.spamd_every)
         sel = [v[1] for v in s.values()]
         say("spamd/spamc: %5d msgs  cpu %.1f s  %.1f msg/s per core  (wall per message median %.0f ms, p99 %.0f ms)"

@@ -601,6 +601,14 @@ static void finish(struct sa_engine *e)
 		}
 	}
 	free(state);
+	/* what each meta is worth when nothing it names hit (most metas, on
+	   most messages): the scan skips evaluating those */
+	double *zeros = xcalloc(e->n_rules + 1, sizeof(double));
+	for (size_t i = 0; i < e->n_metas; i++) {
+		struct sa_rule *r = e->rules[e->metas[i]];
+		r->meta_zero = sa_meta_eval(r->meta, zeros);
+	}
+	free(zeros);
 	e->n_active = n_active;
 
 	/* FreeMail's address pattern ends in a known TLD */

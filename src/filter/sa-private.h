@@ -123,6 +123,12 @@ struct sa_rule {
 	int hslot;              /* index into the engine's header requests */
 	bool neg, exists;
 	const char *if_unset;
+	/* metas: the rules named (indexes), the expression, and its value
+	   when all of those are 0 */
+	unsigned n_deps;
+	unsigned *deps;
+	struct sa_meta *meta;
+	double meta_zero;
 	struct sa_re re;        /* header/body/rawbody/full/uri/mimeheader */
 
 	const char *name;
@@ -142,7 +148,6 @@ struct sa_rule {
 	unsigned hmods;
 
 	struct sa_eval_call eval;
-	struct sa_meta *meta;
 	/* uri_detail: key =~ /re/ pairs */
 	struct sa_uri_detail *ud;
 
@@ -150,9 +155,6 @@ struct sa_rule {
 	bool enabled;           /* will run and can hit */
 	const char *off_why;    /* why not: "score 0", "network", ... */
 	bool broken;            /* failed to compile */
-	/* metas: rules this one depends on (indexes), for ordering */
-	unsigned *deps;
-	unsigned n_deps;
 };
 
 struct sa_uri_detail {

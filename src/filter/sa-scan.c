@@ -360,8 +360,12 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 	/* metas */
 	for (size_t i = 0; i < e->n_metas; i++) {
 		const struct sa_rule *rule = e->rules[e->metas[i]];
-		double v = 0;
-		TIMED(rule, v = sa_meta_eval(rule->meta, s.value));
+		double v = rule->meta_zero;
+		bool any = false;
+		for (unsigned k = 0; k < rule->n_deps && !any; k++)
+			any = s.value[rule->deps[k]] != 0;
+		if (any)
+			TIMED(rule, v = sa_meta_eval(rule->meta, s.value));
 		if (v != 0)
 			record(&s, rule, v);
 	}
