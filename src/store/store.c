@@ -250,10 +250,14 @@ uint64_t store_max_message_size(const struct store *st)
 	return st->max_size;
 }
 
-/* Closes the least recently used idle handles above the cache size. */
-static void cache_trim(struct store *st)
+/* Takes the least recently used idle handles above the cache size out of
+ * the cache, into victims[] (at most max); the caller closes them after
+ * dropping the cache lock.  Closing an index checkpoints it (writes and
+ * fsyncs), which must not hold up every other thread's open. */
+static size_t cache_trim(struct store *st, struct mailbox **victims, size_t max)
 {
-	while (hash_count(st->open) > st->cache_max) {
+	size_t n = 0;
+	while (n < max && hash_count(st->open) > st->cache_max) {
 		size_t it = 0;
 		const void *k;
 		size_t kl;
@@ -265,10 +269,19 @@ static void cache_trim(struct store *st)
 				oldest = mb;
 		}
 		if (oldest == NULL)
-			return;
+			break;
 		hash_remove(st->open, oldest->owner, strlen(oldest->owner));
-		mailbox_free(oldest);
+		victims[n++] = oldest;
 	}
+	return n;
+}
+
+#define TRIM_MAX 8
+
+static void free_victims(struct mailbox **victims, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		mailbox_free(victims[i]);
 }
 
 int store_mailbox_open(struct store *st, const char *owner, bool create,
@@ -317,8 +330,10 @@ int store_mailbox_open(struct store *st, const char *owner, bool create,
 	}
 	mb->refs = 1;
 	hash_put(st->open, owner, strlen(owner), mb);
-	cache_trim(st);
+	struct mailbox *victims[TRIM_MAX];
+	size_t nv = cache_trim(st, victims, TRIM_MAX);
 	pthread_mutex_unlock(&st->cache_lock);
+	free_victims(victims, nv);
 	*mb_r = mb;
 	return STORE_OK;
 }
@@ -333,8 +348,10 @@ void store_mailbox_close(struct mailbox **mbp)
 	pthread_mutex_lock(&st->cache_lock);
 	mb->refs--;
 	mb->last_used_us = time_monotonic_us();
-	cache_trim(st);
+	struct mailbox *victims[TRIM_MAX];
+	size_t nv = cache_trim(st, victims, TRIM_MAX);
 	pthread_mutex_unlock(&st->cache_lock);
+	free_victims(victims, nv);
 }
 
 void mailbox_lock(struct mailbox *mb)
