@@ -34,19 +34,24 @@ static int shard_of(const char *id)
 /* The level a body was compressed at (0: unknown, a pack from before
  * the column), so that store gc recompresses each body once at
  * store.gc_compression_level.  Added to an older pack on open. */
-static int add_level_column(struct store *st, sqlite3 *db, char **err_r)
+static bool has_level_column(sqlite3 *db)
 {
 	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(db, "SELECT level FROM blobs LIMIT 0", -1, &s, NULL) == SQLITE_OK) {
-		sqlite3_finalize(s);
+	if (sqlite3_prepare_v2(db, "SELECT level FROM blobs LIMIT 0", -1, &s, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_finalize(s);
+	return true;
+}
+
+static int add_level_column(struct store *st, sqlite3 *db, char **err_r)
+{
+	if (has_level_column(db))
 		return 0;
-	}
 	if (sqlite_exec_retry(db, "ALTER TABLE blobs ADD COLUMN level INTEGER NOT NULL DEFAULT 0",
 			      st->busy_ms, err_r) == SQLITE_OK)
 		return 0;
 	/* another process added it meanwhile */
-	if (sqlite3_prepare_v2(db, "SELECT level FROM blobs LIMIT 0", -1, &s, NULL) == SQLITE_OK) {
-		sqlite3_finalize(s);
+	if (has_level_column(db)) {
 		sqlite3_free(*err_r);
 		*err_r = NULL;
 		return 0;
