@@ -72,6 +72,8 @@ int cache_pack(struct store *st, const struct store_cache *c, struct buf *out,
 	       const char **error_r)
 {
 	const char *fields[] = { c->envelope, c->bodystructure, c->body, c->headers };
+	if (!fields[0] && !fields[1] && !fields[2] && !fields[3])
+		return 1;
 	struct buf plain;
 	buf_init(&plain, 0);
 	unsigned char present = 0;

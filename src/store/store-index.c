@@ -281,17 +281,13 @@ static void sql_cache_pack(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	struct mailbox *mb = sqlite3_user_data(ctx);
 	struct store_cache c = { 0 };
 	const char **fields[] = { &c.envelope, &c.bodystructure, &c.body, &c.headers };
-	bool any = false;
-	for (int i = 0; i < argc && i < (int)N_ELEMENTS(fields); i++) {
-		if (sqlite3_value_type(argv[i]) == SQLITE_NULL)
-			continue;
-		*fields[i] = (const char *)sqlite3_value_text(argv[i]);
-		any = any || *fields[i] != NULL;
-	}
+	for (int i = 0; i < argc && i < (int)N_ELEMENTS(fields); i++)
+		if (sqlite3_value_type(argv[i]) != SQLITE_NULL)
+			*fields[i] = (const char *)sqlite3_value_text(argv[i]);
 	struct buf b;
 	buf_init(&b, 0);
 	const char *err;
-	if (any && cache_pack(mb->st, &c, &b, &err) == 0)
+	if (cache_pack(mb->st, &c, &b, &err) == 0)
 		sqlite3_result_blob(ctx, b.data, (int)b.len, SQLITE_TRANSIENT);
 	else
 		sqlite3_result_null(ctx);
@@ -852,8 +848,7 @@ static int insert_message(struct mailbox *mb, const struct store_folder *f, uint
 	struct buf cache;
 	buf_init(&cache, 0);
 	const char *err;
-	if ((a->cache.envelope != NULL || a->cache.bodystructure != NULL || a->cache.body != NULL ||
-	     a->cache.headers != NULL) && cache_pack(mb->st, &a->cache, &cache, &err) == 0)
+	if (cache_pack(mb->st, &a->cache, &cache, &err) == 0)
 		sqlite3_bind_blob(s, 13, cache.data, (int)cache.len, SQLITE_STATIC);
 	int r = index_step_done(mb, s, error_r);
 	sqlite3_clear_bindings(s);

@@ -107,7 +107,8 @@ void dict_free(struct store *st);
 /* the IMAP cache in an index row (store-cache.c) */
 /* One zstd frame for the four fields, with the volume's dictionary: a
  * byte saying which fields are present, then each present one
- * NUL-terminated.  About 1 KB becomes about 300 bytes. */
+ * NUL-terminated.  About 1 KB becomes about 300 bytes.  0 when packed
+ * into out, 1 when there is no field to keep, -1 on error. */
 int cache_pack(struct store *st, const struct store_cache *c, struct buf *out,
 	       const char **error_r);
 /* The fields of a packed cache into pool; NULL (an older message, or
