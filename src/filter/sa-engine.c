@@ -625,7 +625,13 @@ static void finish(struct sa_engine *e)
 	struct sa_prefilter **pfs[] = { &e->pf_body, &e->pf_rawbody, &e->pf_full, &e->pf_uri };
 	for (size_t i = 0; i < N_ELEMENTS(pf_types); i++)
 		if (e->n_run[pf_types[i]] > 0)
-			*pfs[i] = sa_prefilter_build(e, e->run[pf_types[i]], e->n_run[pf_types[i]]);
+			*pfs[i] = sa_prefilter_build(e, e->run[pf_types[i]], e->n_run[pf_types[i]],
+						     pf_types[i] == SA_T_BODY ? SA_PF_MAIN : SA_PF_ALL);
+	/* body lines are mostly ASCII: rules whose literals hold only
+	   there get a prefilter of their own for those lines */
+	if (e->n_run[SA_T_BODY] > 0)
+		e->pf_body_ascii = sa_prefilter_build(e, e->run[SA_T_BODY], e->n_run[SA_T_BODY],
+						      SA_PF_ASCII);
 	hash_destroy(&groups);
 }
 
@@ -740,6 +746,7 @@ void sa_engine_free(struct sa_engine **ep)
 	if (e->email_re != NULL)
 		pcre2_code_free(e->email_re);
 	sa_prefilter_free(&e->pf_body);
+	sa_prefilter_free(&e->pf_body_ascii);
 	sa_prefilter_free(&e->pf_rawbody);
 	sa_prefilter_free(&e->pf_full);
 	sa_prefilter_free(&e->pf_uri);

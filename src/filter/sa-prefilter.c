@@ -59,26 +59,60 @@ static void add_out(struct trie *t, uint32_t s, unsigned rule)
 	t->outs[s][t->n_outs[s]++] = rule;
 }
 
-struct sa_prefilter *sa_prefilter_build(struct sa_engine *e, const unsigned *rules,
-					size_t n)
+/* The literals a rule enters in a prefilter of this mode. */
+static unsigned rule_lits(const struct sa_re *re, enum sa_pf_mode mode, char ***lits_r,
+			  size_t **lens_r)
 {
-	struct sa_prefilter *pf = xcalloc(1, sizeof(*pf));
+	if (mode == SA_PF_ASCII) {
+		*lits_r = re->alits;
+		*lens_r = re->alit_lens;
+		return re->n_alits;
+	}
+	*lits_r = re->lits;
+	*lens_r = re->lit_lens;
+	return re->n_lits;
+}
+
+struct sa_prefilter *sa_prefilter_build(struct sa_engine *e, const unsigned *rules,
+					size_t n, enum sa_pf_mode mode)
+{
+	struct sa_prefilter *pf;
 	bool used[256] = { false };
 	struct trie t = { 0 };
+	unsigned *mine = xmalloc(sizeof(unsigned) * (n + 1));
+	size_t n_mine = 0;
 
-	pf->all = xmalloc(sizeof(unsigned) * (n + 1));
-	pf->n_all = n;
-	memcpy(pf->all, rules, sizeof(unsigned) * n);
+	/* an agate rule (no literal for every line) is the ASCII
+	   prefilter's; the main one leaves it out of its always list */
+	for (size_t i = 0; i < n; i++) {
+		const struct sa_re *re = &e->rules[rules[i]]->re;
+		bool ag = re->n_lits == 0 && re->agate;
+		if (mode != SA_PF_ASCII || ag)
+			mine[n_mine++] = rules[i];
+	}
+	if (mode == SA_PF_ASCII && n_mine == 0) {
+		free(mine);
+		return NULL;
+	}
+	pf = xcalloc(1, sizeof(*pf));
+	pf->all = mine;
+	pf->n_all = n_mine;
+	rules = mine;
+	n = n_mine;
 	pf->always = xmalloc(sizeof(unsigned) * (n + 1));
 	for (size_t i = 0; i < n; i++) {
 		const struct sa_re *re = &e->rules[rules[i]]->re;
-		if (re->n_lits == 0) {
-			pf->always[pf->n_always++] = rules[i];
+		char **lits;
+		size_t *lens;
+		unsigned nl = rule_lits(re, mode, &lits, &lens);
+		if (nl == 0) {
+			if (mode == SA_PF_ALL || (mode == SA_PF_MAIN && !re->agate))
+				pf->always[pf->n_always++] = rules[i];
 			continue;
 		}
-		for (unsigned j = 0; j < re->n_lits; j++)
-			for (size_t k = 0; k < re->lit_lens[j]; k++)
-				used[(unsigned char)re->lits[j][k]] = true;
+		for (unsigned j = 0; j < nl; j++)
+			for (size_t k = 0; k < lens[j]; k++)
+				used[(unsigned char)lits[j][k]] = true;
 	}
 	/* class 0: bytes in no literal */
 	pf->n_cls = 1;
@@ -94,10 +128,13 @@ struct sa_prefilter *sa_prefilter_build(struct sa_engine *e, const unsigned *rul
 	trie_new_state(&t, nc);
 	for (size_t i = 0; i < n; i++) {
 		const struct sa_re *re = &e->rules[rules[i]]->re;
-		for (unsigned j = 0; j < re->n_lits; j++) {
+		char **lits;
+		size_t *lens;
+		unsigned nl = rule_lits(re, mode, &lits, &lens);
+		for (unsigned j = 0; j < nl; j++) {
 			uint32_t s = 0;
-			for (size_t k = 0; k < re->lit_lens[j]; k++) {
-				unsigned c = pf->cls[(unsigned char)re->lits[j][k]];
+			for (size_t k = 0; k < lens[j]; k++) {
+				unsigned c = pf->cls[(unsigned char)lits[j][k]];
 				uint32_t nx = t.next[(size_t)s * nc + c];
 				if (nx == 0) {
 					nx = trie_new_state(&t, nc);
@@ -201,7 +238,7 @@ void sa_prefilter_mark_all(const struct sa_prefilter *pf, uint8_t *cand)
 
 void sa_prefilter_scan_lines(const struct sa_prefilter *pf, struct pool *pool,
 			     const char *const *lines, const size_t *lens, size_t n,
-			     uint8_t *cand, struct sa_pf_lines *out)
+			     const uint8_t *skip, uint8_t *cand, struct sa_pf_lines *out)
 {
 	const uint32_t *delta = pf->delta;
 	const uint32_t *off = pf->out_off;
@@ -211,6 +248,8 @@ void sa_prefilter_scan_lines(const struct sa_prefilter *pf, struct pool *pool,
 	for (size_t i = 0; i < pf->n_always; i++)
 		cand[pf->always[i]] = 1;
 	for (size_t l = 0; l < n; l++) {
+		if (skip != NULL && skip[l])
+			continue;
 		const char *text = lines[l];
 		size_t len = lens[l];
 		uint32_t s = 0;

@@ -97,6 +97,13 @@ struct sa_re {
 	   n_lits == 0 when the rule must always run. */
 	char **lits;
 	size_t *lit_lens;
+	/* When n_lits == 0: agate says that on a clean line (no byte >=
+	   0x80, no '&') every match holds one of alits (alit_count times),
+	   or, with n_alits == 0, that the pattern cannot match there. */
+	bool agate;
+	unsigned n_alits, alit_count;
+	char **alits;
+	size_t *alit_lens;
 	const char *pat, *mods; /* as written in the rule (delimiters off) */
 	const char *src;        /* the pattern as PCRE2 got it */
 };
@@ -214,6 +221,9 @@ struct sa_engine {
 	size_t n_hreqs, cap_hreqs;
 
 	struct sa_prefilter *pf_body, *pf_rawbody, *pf_full, *pf_uri;
+	/* body rules without literals that have some for clean lines
+	   (sa_re.agate); NULL when there are none */
+	struct sa_prefilter *pf_body_ascii;
 	pcre2_code *email_re;       /* FreeMail's address pattern, with the TLDs */
 
 	struct sa_unsupported *unsupported;
@@ -267,8 +277,15 @@ int sa_pcre_match(const pcre2_code *code, const char *s, size_t len,
 		  size_t start, size_t *ovec_r, unsigned max_pairs);
 
 /* sa-prefilter.c */
+enum sa_pf_mode {
+	SA_PF_ALL,      /* every rule; one without literals always runs */
+	SA_PF_MAIN,     /* the same, but agate rules are left to SA_PF_ASCII */
+	SA_PF_ASCII,    /* only the agate rules, with their clean-line literals */
+};
+/* NULL when mode is SA_PF_ASCII and no rule is agate. */
 struct sa_prefilter *sa_prefilter_build(struct sa_engine *e,
-					const unsigned *rules, size_t n);
+					const unsigned *rules, size_t n,
+					enum sa_pf_mode mode);
 void sa_prefilter_free(struct sa_prefilter **pf);
 /* Marks in cand (a byte per rule index) the rules of this prefilter that
    may match text; rules without literals are always marked. */
@@ -286,9 +303,10 @@ struct sa_pf_lines {
 	uint32_t *count;        /* literal occurrences of the rule on the line */
 	size_t n, cap;
 };
+/* skip (NULL: none) marks lines not to scan. */
 void sa_prefilter_scan_lines(const struct sa_prefilter *pf, struct pool *pool,
 			     const char *const *lines, const size_t *lens, size_t n,
-			     uint8_t *cand, struct sa_pf_lines *out);
+			     const uint8_t *skip, uint8_t *cand, struct sa_pf_lines *out);
 
 /* sa-meta.c */
 struct sa_meta *sa_meta_parse(struct sa_engine *e, struct sa_rule *r,

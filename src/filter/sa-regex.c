@@ -339,8 +339,12 @@ int sa_re_match(const struct sa_re *re, const char *s, size_t len, size_t start,
  * Literal extraction.
  */
 
+/* exact strings of a fixed run, multiplied out: ASCII mode allows more,
+   since its look-alike classes are wider (and the strings longer) */
 #define LIT_MAX_SET 24
+#define LIT_MAX_SET_ASCII 64
 #define LIT_MAX_UNION 160
+#define LIT_MAX_UNION_ASCII 320
 #define LIT_MAX_LEN 48
 
 /* count: every match holds at least this many occurrences of the
@@ -348,25 +352,42 @@ int sa_re_match(const struct sa_re *re, const char *s, size_t len, size_t start,
    five of x's; the prefilter skips a line with fewer. */
 #define LIT_MAX_COUNT 64
 
+/* A set's arrays live in the parser's scratch pool and are never
+   changed once made, so a set is copied by value. */
 struct litset {
 	bool ok;
 	unsigned n;
 	unsigned count;
-	char *s[LIT_MAX_UNION];
-	unsigned len[LIT_MAX_UNION];
+	char **s;
+	unsigned *len;
 };
 
 struct linfo {
 	struct litset exact; /* the node matches exactly one of these */
 	struct litset must;  /* every match contains one of these */
+	bool never;          /* ASCII mode: cannot match a clean line */
 };
 
+/* ASCII mode reads the pattern as it can match a "clean" line: one with
+   no byte >= 0x80 and no '&'.  A byte that cannot occur there (a UTF-8
+   sequence, an entity's '&') makes its node "never": a sequence holding
+   one that must occur is never, an alternation drops its never branches.
+   What is left of SpamAssassin's look-alike tags (<A> = [aA@] or any of
+   forty UTF-8 letters or entities) is a short class of ASCII bytes, and
+   the rule gets literals for clean lines. */
 struct lparser {
 	struct pool *pool;
 	const char *p, *end;
 	bool x;          /* extended mode */
 	bool fail;
+	bool ascii;
+	unsigned max_set, max_union;
 };
+
+static bool ascii_clean_byte(int b)
+{
+	return b >= 0 && b < 0x80 && b != '&';
+}
 
 static unsigned set_count(const struct litset *s)
 {
@@ -401,13 +422,40 @@ static bool set_better(const struct litset *a, const struct litset *b)
 	return ma > mb;
 }
 
+/* Room for n strings in s, which holds none yet. */
+static void set_alloc(struct lparser *lp, struct litset *s, unsigned n)
+{
+	s->ok = true;
+	s->n = 0;
+	s->count = 0;
+	s->s = pool_alloc_nz(lp->pool, sizeof(char *) * (n + 1));
+	s->len = pool_alloc_nz(lp->pool, sizeof(unsigned) * (n + 1));
+}
+
+static void set_add(struct litset *s, char *str, unsigned len)
+{
+	s->s[s->n] = str;
+	s->len[s->n++] = len;
+}
+
+/* A new set: a's strings then b's. */
+static struct litset set_union(struct lparser *lp, const struct litset *a,
+			       const struct litset *b)
+{
+	struct litset u;
+	set_alloc(lp, &u, a->n + b->n);
+	for (unsigned i = 0; i < a->n; i++)
+		set_add(&u, a->s[i], a->len[i]);
+	for (unsigned i = 0; i < b->n; i++)
+		set_add(&u, b->s[i], b->len[i]);
+	return u;
+}
+
 static void set_single(struct lparser *lp, struct litset *s, const char *str,
 		       unsigned len)
 {
-	s->ok = true;
-	s->n = 1;
-	s->s[0] = pool_strndup(lp->pool, str, len);
-	s->len[0] = len;
+	set_alloc(lp, s, 1);
+	set_add(s, pool_strndup(lp->pool, str, len), len);
 }
 
 static void info_literal(struct lparser *lp, struct linfo *li, const char *str,
@@ -420,6 +468,11 @@ static void info_literal(struct lparser *lp, struct linfo *li, const char *str,
 	set_single(lp, &li->exact, tmp, n);
 	li->must.ok = false;
 	li->must.n = 0;
+	li->never = false;
+	if (lp->ascii)
+		for (unsigned i = 0; i < len; i++)
+			if (!ascii_clean_byte((unsigned char)str[i]))
+				li->never = true;
 }
 
 static void info_empty(struct lparser *lp, struct linfo *li)
@@ -427,6 +480,7 @@ static void info_empty(struct lparser *lp, struct linfo *li)
 	set_single(lp, &li->exact, "", 0);
 	li->must.ok = false;
 	li->must.n = 0;
+	li->never = false;
 }
 
 static void info_any(struct linfo *li)
@@ -435,6 +489,13 @@ static void info_any(struct linfo *li)
 	li->exact.n = 0;
 	li->must.ok = false;
 	li->must.n = 0;
+	li->never = false;
+}
+
+static void info_never(struct linfo *li)
+{
+	info_any(li);
+	li->never = true;
 }
 
 /* The best "must" of a node: its must or its exact set. */
@@ -456,9 +517,10 @@ static void seq_append(struct lparser *lp, struct linfo *acc, const struct linfo
 	struct litset ma = best_must(acc), mb = best_must(b);
 	struct litset best = set_better(&ma, &mb) ? ma : mb;
 
-	if (acc->exact.ok && b->exact.ok && acc->exact.n * b->exact.n <= LIT_MAX_SET) {
-		struct litset x = { .ok = true };
+	if (acc->exact.ok && b->exact.ok && acc->exact.n * b->exact.n <= lp->max_set) {
+		struct litset x;
 		bool too_long = false;
+		set_alloc(lp, &x, acc->exact.n * b->exact.n);
 		for (unsigned i = 0; i < acc->exact.n; i++)
 			for (unsigned j = 0; j < b->exact.n; j++) {
 				unsigned l = acc->exact.len[i] + b->exact.len[j];
@@ -470,9 +532,7 @@ static void seq_append(struct lparser *lp, struct linfo *acc, const struct linfo
 				unsigned la = MIN(acc->exact.len[i], l);
 				memcpy(s, acc->exact.s[i], la);
 				memcpy(s + la, b->exact.s[j], l - la);
-				x.s[x.n] = s;
-				x.len[x.n] = l;
-				x.n++;
+				set_add(&x, s, l);
 			}
 		if (too_long) {
 			/* keep the strings as a "must" only */
@@ -489,30 +549,25 @@ static void seq_append(struct lparser *lp, struct linfo *acc, const struct linfo
 	acc->must = best;
 }
 
-static void alt_merge(struct linfo *acc, const struct linfo *b, bool first)
+static void alt_merge(struct lparser *lp, struct linfo *acc, const struct linfo *b, bool first)
 {
 	if (first) {
 		*acc = *b;
 		acc->must = best_must(b);
 		return;
 	}
-	if (acc->exact.ok && b->exact.ok && acc->exact.n + b->exact.n <= LIT_MAX_SET) {
-		for (unsigned j = 0; j < b->exact.n; j++) {
-			acc->exact.s[acc->exact.n] = b->exact.s[j];
-			acc->exact.len[acc->exact.n++] = b->exact.len[j];
-		}
+	if (acc->exact.ok && b->exact.ok && acc->exact.n + b->exact.n <= lp->max_set) {
+		acc->exact = set_union(lp, &acc->exact, &b->exact);
 	} else {
 		acc->exact.ok = false;
 		acc->exact.n = 0;
 	}
 	struct litset mb = best_must(b);
 	if (acc->must.ok && mb.ok && set_minlen(&mb) > 0 && set_minlen(&acc->must) > 0 &&
-	    acc->must.n + mb.n <= LIT_MAX_UNION) {
-		acc->must.count = MIN(set_count(&acc->must), set_count(&mb));
-		for (unsigned j = 0; j < mb.n; j++) {
-			acc->must.s[acc->must.n] = mb.s[j];
-			acc->must.len[acc->must.n++] = mb.len[j];
-		}
+	    acc->must.n + mb.n <= lp->max_union) {
+		unsigned count = MIN(set_count(&acc->must), set_count(&mb));
+		acc->must = set_union(lp, &acc->must, &mb);
+		acc->must.count = count;
 	} else {
 		acc->must.ok = false;
 		acc->must.n = 0;
@@ -663,7 +718,9 @@ static void parse_class(struct lparser *lp, struct linfo *li)
 			} else {
 				hi = (unsigned char)d;
 			}
-			if (hi - prev > 8)
+			/* ASCII mode: only the range's ASCII part counts */
+			int top = lp->ascii ? MIN(hi, 0x7f) : hi;
+			if (top - prev > 8)
 				complex = true;
 			for (int k = prev; k <= hi && k < 256; k++)
 				set[k] = true;
@@ -680,27 +737,31 @@ static void parse_class(struct lparser *lp, struct linfo *li)
 	bool low[256] = { false };
 	unsigned n = 0;
 	for (int k = 0; k < 256; k++)
-		if (set[k]) {
+		if (set[k] && (!lp->ascii || ascii_clean_byte(k))) {
 			int l = (unsigned char)ascii_lower((char)k);
 			if (!low[l]) {
 				low[l] = true;
 				n++;
 			}
 		}
-	if (n == 0 || n > 4) {
+	if (n == 0 && lp->ascii) {
+		info_never(li);
+		return;
+	}
+	/* a look-alike tag keeps up to seven ASCII bytes ([iIl|!1y?]) */
+	if (n == 0 || n > (lp->ascii ? 8u : 4u)) {
 		info_any(li);
 		return;
 	}
-	li->exact.ok = true;
-	li->exact.n = 0;
+	set_alloc(lp, &li->exact, n);
 	for (int k = 0; k < 256; k++)
 		if (low[k]) {
 			char ch = (char)k;
-			li->exact.s[li->exact.n] = pool_strndup(lp->pool, &ch, 1);
-			li->exact.len[li->exact.n++] = 1;
+			set_add(&li->exact, pool_strndup(lp->pool, &ch, 1), 1);
 		}
 	li->must.ok = false;
 	li->must.n = 0;
+	li->never = false;
 }
 
 static void skip_x_space(struct lparser *lp)
@@ -949,10 +1010,17 @@ static void parse_quant(struct lparser *lp, struct linfo *li, struct litset *hea
 		/* lazy or possessive suffix */
 		if (lp->p < lp->end && (*lp->p == '?' || *lp->p == '+'))
 			lp->p++;
+		if (li->never) {
+			/* x? of a never x matches the empty string only */
+			if (lo == 0)
+				info_empty(lp, li);
+			continue;
+		}
 		if (lo == 0) {
-			if (hi == 1 && li->exact.ok && li->exact.n < LIT_MAX_SET) {
-				li->exact.s[li->exact.n] = "";
-				li->exact.len[li->exact.n++] = 0;
+			if (hi == 1 && li->exact.ok && li->exact.n < lp->max_set) {
+				struct litset empty;
+				set_single(lp, &empty, "", 0);
+				li->exact = set_union(lp, &li->exact, &empty);
 			} else {
 				li->exact.ok = false;
 				li->exact.n = 0;
@@ -981,7 +1049,7 @@ static void parse_seq(struct lparser *lp, struct linfo *out)
 {
 	struct linfo run;
 	struct litset best = { 0 };
-	bool broken = false;
+	bool broken = false, never = false;
 
 	info_empty(lp, &run);
 	for (;;) {
@@ -992,6 +1060,10 @@ static void parse_seq(struct lparser *lp, struct linfo *out)
 		parse_quant(lp, &a, &head);
 		if (lp->fail)
 			return;
+		if (a.never) {
+			never = true;
+			continue;
+		}
 		if (!a.exact.ok && head.ok) {
 			/* x+ or x{2,}: the run goes on with one x, then breaks */
 			struct linfo h = { .exact = head };
@@ -1039,6 +1111,10 @@ static void parse_seq(struct lparser *lp, struct linfo *out)
 		broken = true;
 		info_empty(lp, &run);
 	}
+	if (never) {
+		info_never(out);
+		return;
+	}
 	if (!broken) {
 		*out = run;
 		return;
@@ -1049,6 +1125,7 @@ static void parse_seq(struct lparser *lp, struct linfo *out)
 	out->exact.ok = false;
 	out->exact.n = 0;
 	out->must = best;
+	out->never = false;
 }
 
 static void parse_alt(struct lparser *lp, struct linfo *out)
@@ -1059,41 +1136,80 @@ static void parse_alt(struct lparser *lp, struct linfo *out)
 		parse_seq(lp, &b);
 		if (lp->fail)
 			return;
-		alt_merge(out, &b, first);
-		first = false;
+		/* a never branch adds nothing to what a match holds */
+		if (!b.never) {
+			alt_merge(lp, out, &b, first);
+			first = false;
+		}
 		if (lp->p < lp->end && *lp->p == '|') {
 			/* an option set in one branch carries on into the next */
 			lp->p++;
 			continue;
 		}
+		if (first)
+			info_never(out);
 		return;
 	}
+}
+
+/* The literals of one reading of the pattern: false when there are
+   none worth a prefilter entry; *never_r in ASCII mode when it cannot
+   match a clean line at all. */
+static bool extract(struct pool *pool, const char *pat, bool ascii, char ***lits_r,
+		    size_t **lens_r, unsigned *n_r, unsigned *count_r, bool *never_r)
+{
+	/* the sets made on the way go to a scratch pool; the answer is
+	   copied to the caller's */
+	struct pool *scratch = pool_create("sa-literals", 16384);
+	struct lparser lp = { .pool = scratch, .p = pat, .end = pat + strlen(pat), .ascii = ascii,
+			      .max_set = ascii ? LIT_MAX_SET_ASCII : LIT_MAX_SET,
+			      .max_union = ascii ? LIT_MAX_UNION_ASCII : LIT_MAX_UNION };
+	struct linfo root;
+	bool found = false;
+
+	*never_r = false;
+	parse_alt(&lp, &root);
+	if (getenv("SA_LITDEBUG") != NULL && (lp.fail || lp.p != lp.end))
+		fprintf(stderr, "lit: stop at %zu/%zu: %.40s\n", (size_t)(lp.p - pat),
+			(size_t)(lp.end - pat), lp.p);
+	if (lp.fail || lp.p != lp.end) {
+		/* nothing known */
+	} else if (root.never) {
+		*never_r = true;
+	} else {
+		struct litset m = best_must(&root);
+		if (m.ok && m.n > 0 && set_minlen(&m) >= 2) {
+			*lits_r = pool_alloc(pool, sizeof(char *) * m.n);
+			*lens_r = pool_alloc(pool, sizeof(size_t) * m.n);
+			for (unsigned i = 0; i < m.n; i++) {
+				(*lits_r)[i] = pool_strndup(pool, m.s[i], m.len[i]);
+				(*lens_r)[i] = m.len[i];
+			}
+			*n_r = m.n;
+			*count_r = set_count(&m);
+			found = true;
+		}
+	}
+	pool_destroy(&scratch);
+	return found;
 }
 
 void sa_re_literals(struct pool *pool, const char *pat, bool icase,
 		    struct sa_re *re)
 {
-	struct lparser lp = { .pool = pool, .p = pat, .end = pat + strlen(pat) };
-	struct linfo root;
+	bool never;
 
 	(void)icase;
 	re->n_lits = 0;
 	re->lit_count = 1;
-	parse_alt(&lp, &root);
-	if (getenv("SA_LITDEBUG") != NULL && (lp.fail || lp.p != lp.end))
-		fprintf(stderr, "lit: stop at %zu/%zu: %.40s\n", (size_t)(lp.p - pat),
-			(size_t)(lp.end - pat), lp.p);
-	if (lp.fail || lp.p != lp.end)
+	re->n_alits = 0;
+	re->alit_count = 1;
+	re->agate = false;
+	if (extract(pool, pat, false, &re->lits, &re->lit_lens, &re->n_lits, &re->lit_count,
+		    &never))
 		return;
-	struct litset m = best_must(&root);
-	if (!m.ok || m.n == 0 || set_minlen(&m) < 2)
-		return;
-	re->lits = pool_alloc(pool, sizeof(char *) * m.n);
-	re->lit_lens = pool_alloc(pool, sizeof(size_t) * m.n);
-	for (unsigned i = 0; i < m.n; i++) {
-		re->lits[i] = m.s[i];
-		re->lit_lens[i] = m.len[i];
-	}
-	re->n_lits = m.n;
-	re->lit_count = set_count(&m);
+	/* no literal for every line: perhaps for the clean ones */
+	if (extract(pool, pat, true, &re->alits, &re->alit_lens, &re->n_alits, &re->alit_count,
+		    &never) || never)
+		re->agate = true;
 }

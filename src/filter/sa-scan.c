@@ -135,30 +135,58 @@ static void run_lines(struct sa_scan *s, const struct sa_rule *r, const char *co
 		record(s, r, hits);
 }
 
+/* The lines that are not clean (a byte >= 0x80 or '&'), where the
+   ASCII prefilter's rules run without a literal. */
+struct dirty_lines {
+	const uint32_t *line;   /* ascending */
+	size_t n;
+};
+
 /* Lines of a rule with literals: only those where one occurs, in line
-   order (the chain is newest first). */
+   order (the chain is newest first).  An agate rule (dirty != NULL) has
+   literals for the clean lines only, and runs on every dirty line. */
 static void run_some_lines(struct sa_scan *s, const struct sa_rule *r,
 			   const char *const *lines, const size_t *lens, size_t n,
-			   const struct sa_pf_lines *pl, bool skip_first)
+			   const struct sa_pf_lines *pl, const struct dirty_lines *dirty,
+			   bool skip_first)
 {
 	uint32_t idx[512];
 	size_t k = 0;
 	uint32_t h = pl->head[r->idx];
-	if (h == UINT32_MAX && r->re.n_lits > 0)
-		return;
-	if (r->re.n_lits == 0) {
+	bool ag = dirty != NULL && r->re.n_lits == 0 && r->re.agate;
+	unsigned need = ag ? r->re.alit_count : r->re.lit_count;
+	size_t n_dirty = ag ? dirty->n : 0;
+	if (r->re.n_lits == 0 && !ag) {
 		run_lines(s, r, lines, lens, n, skip_first);
 		return;
 	}
+	if (h == UINT32_MAX && n_dirty == 0)
+		return;
 	while (h != UINT32_MAX && k < N_ELEMENTS(idx)) {
-		if (pl->count[h] >= r->re.lit_count)
+		if (pl->count[h] >= need)
 			idx[k++] = pl->line[h];
 		h = pl->next[h];
 	}
-	if (h != UINT32_MAX) {
+	if (h != UINT32_MAX || k + n_dirty > N_ELEMENTS(idx)) {
 		/* more lines than we track: all of them */
 		run_lines(s, r, lines, lens, n, skip_first);
 		return;
+	}
+	if (n_dirty > 0) {
+		/* merge the (descending) literal lines with the dirty ones */
+		uint32_t lit[512];
+		memcpy(lit, idx, sizeof(uint32_t) * k);
+		size_t a = k, b = n_dirty, o = k + n_dirty;
+		while (o > 0) {
+			/* fill idx from its end with the smallest lines */
+			uint32_t x;
+			if (a > 0 && (b == 0 || lit[a - 1] < dirty->line[n_dirty - b]))
+				x = lit[--a];
+			else
+				x = dirty->line[n_dirty - b--];
+			idx[--o] = x;
+		}
+		k += n_dirty;
 	}
 	unsigned hits = 0;
 	for (size_t i = k; i-- > 0;) {
@@ -278,12 +306,35 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 	if (e->n_run[SA_T_BODY] > 0) {
 		sa_msg_body(m);
 		sa_prefilter_scan_lines(e->pf_body, pool, m->body_lines, m->body_lens, m->n_body,
-					cand, &pl);
+					NULL, cand, &pl);
+		struct dirty_lines dl = { 0 };
+		if (e->pf_body_ascii != NULL) {
+			uint8_t *dirty = pool_alloc(pool, m->n_body + 1);
+			uint32_t *dline = pool_alloc_nz(pool, sizeof(uint32_t) * (m->n_body + 1));
+			for (size_t l = 0; l < m->n_body; l++) {
+				const unsigned char *t = (const unsigned char *)m->body_lines[l];
+				unsigned char acc = 0, amp = 0;
+				for (size_t i = 0; i < m->body_lens[l]; i++) {
+					acc |= t[i];
+					amp |= t[i] == '&';
+				}
+				if ((acc & 0x80) || amp) {
+					dirty[l] = 1;
+					dline[dl.n++] = (uint32_t)l;
+				}
+			}
+			dl.line = dline;
+			sa_prefilter_scan_lines(e->pf_body_ascii, pool, m->body_lines, m->body_lens,
+						m->n_body, dirty, cand, &pl);
+			if (dl.n > 0)
+				sa_prefilter_mark_all(e->pf_body_ascii, cand);
+		}
 		for (size_t i = 0; i < e->n_run[SA_T_BODY]; i++) {
 			const struct sa_rule *rule = e->rules[e->run[SA_T_BODY][i]];
 			if (!cand[rule->idx])
 				continue;
 			TIMED(rule, run_some_lines(&s, rule, m->body_lines, m->body_lens, m->n_body, &pl,
+						   e->pf_body_ascii != NULL ? &dl : NULL,
 						   (rule->tflags & SA_TF_NOSUBJECT) != 0));
 		}
 	}
@@ -308,13 +359,13 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 		rl.head = pl.head;
 		memset(rl.head, 0xff, sizeof(uint32_t) * (e->n_rules + 1));
 		sa_prefilter_scan_lines(e->pf_rawbody, pool, m->raw_lines, m->raw_lens, m->n_raw,
-					cand, &rl);
+					NULL, cand, &rl);
 		for (size_t i = 0; i < e->n_run[SA_T_RAWBODY]; i++) {
 			const struct sa_rule *rule = e->rules[e->run[SA_T_RAWBODY][i]];
 			if (!cand[rule->idx])
 				continue;
 			TIMED(rule, run_some_lines(&s, rule, m->raw_lines, m->raw_lens, m->n_raw, &rl,
-						   false));
+						   NULL, false));
 		}
 	}
 	/* full */

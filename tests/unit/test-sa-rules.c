@@ -409,6 +409,81 @@ static void literal_counts(void **state)
 	EXPECT(scan(t, msg_split), yes2, no2);
 }
 
+/* ASCII mode (sa-regex.c): a rule with no literal for every line may
+   have some for the clean lines (no byte >= 0x80, no '&'), and then
+   runs its regex on those lines only where one occurs, and on every
+   line that is not clean. */
+static void ascii_literals(void **state)
+{
+	struct t *t = *state;
+	static const struct {
+		const char *pat;
+		unsigned n_lits;
+		bool agate;
+		unsigned n_alits;
+	} cases[] = {
+		/* <P><A><Y> in small: the UTF-8 look-alikes leave {pay, p@y} */
+		{ "(?:[pP]|\\xd1\\x80)(?:[aA@\\xe0-\\xe6]|\\xc3[\\xa0-\\xa6])(?:[yY]|\\xc3\\xbd)", 0, true, 2 },
+		/* only high bytes or an entity: never on a clean line */
+		{ "(?:[\\xe0-\\xff]{2}|&#\\d+;)\\d", 0, true, 0 },
+		/* literals for every line win: {xy, x\xc3\xa9y} */
+		{ "x(?:\\xc3\\xa9)?[yY]", 2, false, 0 },
+		/* an optional never part matches the empty string: {to} */
+		{ "(?:[a-z]|\\xc3\\xa9)?(?:[\\xe0-\\xff]|t)(?:[\\xe0-\\xff]|o)", 0, true, 1 },
+		/* a literal for every line: no ASCII set needed */
+		{ "\\xc3\\xa9t\\xc3\\xa9", 1, false, 0 },
+		/* nothing to know */
+		{ "\\w+", 0, false, 0 },
+		{ "(?:\\xc3\\xa9|\\w)\\w", 0, false, 0 },
+	};
+	for (size_t i = 0; i < N_ELEMENTS(cases); i++) {
+		struct sa_re re;
+		const char *err = NULL;
+		if (sa_re_compile(t->pool, cases[i].pat, "i", &re, &err) < 0)
+			fail_msg("%s: %s", cases[i].pat, err);
+		if (re.n_lits != cases[i].n_lits || re.agate != cases[i].agate ||
+		    re.n_alits != cases[i].n_alits)
+			fail_msg("%s: %u literals, agate %d with %u, expected %u, %d with %u",
+				 cases[i].pat, re.n_lits, re.agate, re.n_alits, cases[i].n_lits,
+				 cases[i].agate, cases[i].n_alits);
+		sa_re_free(&re);
+	}
+
+	load(t, "body A_PAY /(?:[pP]|\\xd1\\x80)(?:[aA@\\xe0-\\xe6]|\\xc3[\\xa0-\\xa6])(?:[yY]|\\xc3\\xbd)\\b/i\n"
+		"tflags A_PAY multiple\n"
+		"meta A_PAY_4 A_PAY > 3\n"
+		"meta A_PAY_5 A_PAY > 4\n"
+		"body A_PAY_ONCE /(?:[pP]|\\xd1\\x80)(?:[aA@\\xe0-\\xe6]|\\xc3[\\xa0-\\xa6])(?:[yY]|\\xc3\\xbd)\\b/i\n"
+		"body A_ENTITY /(?:[\\xe0-\\xff]{2}|&\\#\\d+;)\\d/\n"
+		"body A_UTF8_ONLY /(?:[\\xe0-\\xff]{2}|&\\#\\d+;)z/\n");
+	/* a match on clean lines (p@y, PAY), on a line made dirty by an '&'
+	   elsewhere (pay & more), and through a UTF-8 look-alike (p\xc3\xa4y);
+	   the entity rule matches where only a dirty line can */
+	static const char msg[] =
+		"Subject: nothing here\n"
+		"Content-Type: text/plain; charset=utf-8\n\n"
+		"send p@y now\n\n"
+		"p\xc3\xa4y it\n\n"
+		"a plain line between\n\n"
+		"pay & more, &#233;5\n\n"
+		"PAY again\n";
+	static const char *const yes[] = { "A_PAY_4", "A_PAY_ONCE", "A_ENTITY" };
+	static const char *const no[] = { "A_PAY_5", "A_UTF8_ONLY" };
+	EXPECT(scan(t, msg), yes, no);
+	/* clean lines only: the gate alone decides */
+	static const char clean[] =
+		"Subject: nothing here\n\n"
+		"no payment, a paycheck\n\n"
+		"but pay now\n";
+	static const char *const yes2[] = { "A_PAY_ONCE" };
+	static const char *const no2[] = { "A_ENTITY", "A_UTF8_ONLY" };
+	EXPECT(scan(t, clean), yes2, no2);
+	static const char none[] = "Subject: x\n\nno payment, a paycheck\n";
+	const struct sa_result *r = scan(t, none);
+	assert_null(hit(r, "A_PAY_ONCE"));
+	assert_null(hit(r, "A_ENTITY"));
+}
+
 static void scores(void **state)
 {
 	struct t *t = *state;
@@ -1013,6 +1088,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(evals, setup, teardown),
 		cmocka_unit_test_setup_teardown(replace_tags_empty_delimiter, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_rule_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(ascii_literals, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
