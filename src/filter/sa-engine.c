@@ -609,6 +609,26 @@ static void finish(struct sa_engine *e)
 		r->meta_zero = sa_meta_eval(r->meta, zeros);
 	}
 	free(zeros);
+	/* Body sub-rules (never reported, worth 0 or 1) wait until a
+	   reported rule needs them: a scan settles the metas over ranges
+	   first, and runs only those a reported outcome depends on. */
+	for (size_t i = 0; i < e->n_rules; i++) {
+		struct sa_rule *r = e->rules[i];
+		r->defer = r->type == SA_T_BODY && strncmp(r->name, "__", 2) == 0 &&
+			   !(r->tflags & SA_TF_MULTIPLE);
+		/* a regex's size stands for its cost: the obfuscation-aware
+		   and form-field rules run to kilobytes and cost up to a
+		   hundred times more per byte than a plain one */
+		size_t size = r->re.src != NULL ? strlen(r->re.src) : 0;
+		r->defer_tier = size < 300 ? 0 : size < 1500 ? 1 : 2;
+	}
+	for (size_t i = 0; i < e->n_metas; i++) {
+		struct sa_rule *r = e->rules[e->metas[i]];
+		for (unsigned k = 0; k < r->n_deps && !r->may_defer; k++) {
+			const struct sa_rule *d = e->rules[r->deps[k]];
+			r->may_defer = d->defer || d->may_defer;
+		}
+	}
 	e->n_active = n_active;
 
 	/* FreeMail's address pattern ends in a known TLD */

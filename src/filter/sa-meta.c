@@ -500,3 +500,218 @@ double sa_meta_eval(const struct sa_meta *m, const double *values)
 {
 	return m->root != NULL ? operand(m->root, values) : 0.0;
 }
+
+/*
+ * Range evaluation: what ev() can return when each rule's value is only
+ * known to lie in a range (a deferred rule: [0, 1]).  Each case follows
+ * ev() -- Perl's && and || return an operand, not a boolean -- and
+ * widens where it cannot decide; a range that is a single point is
+ * exactly ev()'s value, computed in the same order.
+ */
+struct range {
+	double lo, hi;
+};
+
+static const struct range R_ANY = { -INFINITY, INFINITY };
+
+static bool r_point(struct range r)
+{
+	return r.lo == r.hi;
+}
+
+static bool r_zero(struct range r)
+{
+	return r.lo == 0.0 && r.hi == 0.0;
+}
+
+static bool r_nonzero(struct range r)
+{
+	return r.lo > 0.0 || r.hi < 0.0;
+}
+
+static struct range r_join(struct range a, struct range b)
+{
+	struct range r = { a.lo < b.lo ? a.lo : b.lo, a.hi > b.hi ? a.hi : b.hi };
+	return r;
+}
+
+static struct range r_bool(bool known, bool value)
+{
+	struct range r = { known && value ? 1.0 : 0.0, !known || value ? 1.0 : 0.0 };
+	return r;
+}
+
+static struct range er(const struct mnode *n, const double *lo, const double *hi);
+
+static struct range r_operand(const struct mnode *n, const double *lo, const double *hi)
+{
+	if (n->op == M_RULE) {
+		struct range r = { 0.0, 0.0 };
+		if (n->slot != ~0u) {
+			r.lo = lo[n->slot];
+			r.hi = hi[n->slot];
+		}
+		return r;
+	}
+	return er(n, lo, hi);
+}
+
+/* NaN anywhere: nothing known */
+static struct range r_check(struct range r)
+{
+	return isnan(r.lo) || isnan(r.hi) ? R_ANY : r;
+}
+
+static struct range er(const struct mnode *n, const double *lo, const double *hi)
+{
+	struct range a, b, r;
+	switch (n->op) {
+	case M_SUM:
+		a = r_operand(n->kids[0], lo, hi);
+		for (unsigned i = 1; i < n->n_kids; i++) {
+			b = r_operand(n->kids[i], lo, hi);
+			a.lo += b.lo;
+			a.hi += b.hi;
+		}
+		return r_check(a);
+	case M_ANY: {
+		/* the first operand that is not 0, or the last */
+		bool have = false;
+		for (unsigned i = 0;; i++) {
+			a = r_operand(n->kids[i], lo, hi);
+			bool last = i + 1 == n->n_kids;
+			if (!r_zero(a) || last) {
+				r = have ? r_join(r, a) : a;
+				have = true;
+			}
+			if (last || r_nonzero(a))
+				return r;
+		}
+	}
+	case M_ALL: {
+		/* the first operand that is 0, or the last */
+		static const struct range zero = { 0.0, 0.0 };
+		bool have = false;
+		for (unsigned i = 0;; i++) {
+			a = r_operand(n->kids[i], lo, hi);
+			bool last = i + 1 == n->n_kids;
+			if (last) {
+				r = have ? r_join(r, a) : a;
+				return r;
+			}
+			if (!r_nonzero(a)) {
+				r = have ? r_join(r, zero) : zero;
+				have = true;
+				if (r_zero(a))
+					return r;
+			}
+		}
+	}
+	case M_NUM:
+		r.lo = r.hi = n->num;
+		return r;
+	case M_RULE:
+		return r_operand(n, lo, hi);
+	case M_NOT:
+		a = r_operand(n->a, lo, hi);
+		return r_bool(r_nonzero(a) || r_zero(a), r_zero(a));
+	case M_NEG:
+		a = r_operand(n->a, lo, hi);
+		r.lo = -a.hi;
+		r.hi = -a.lo;
+		return r;
+	case M_MUL:
+	case M_DIV:
+	case M_XOR:
+		/* exact on points, nothing known otherwise */
+		a = r_operand(n->a, lo, hi);
+		b = r_operand(n->b, lo, hi);
+		if (!r_point(a) || !r_point(b))
+			return R_ANY;
+		if (n->op == M_MUL)
+			r.lo = a.lo * b.lo;
+		else if (n->op == M_DIV)
+			r.lo = b.lo == 0.0 ? 0.0 : a.lo / b.lo;
+		else
+			r.lo = (double)(to_uv(a.lo) ^ to_uv(b.lo));
+		r.hi = r.lo;
+		return r_check(r);
+	case M_ADD:
+	case M_SUB:
+		a = r_operand(n->a, lo, hi);
+		b = r_operand(n->b, lo, hi);
+		if (n->op == M_ADD) {
+			r.lo = a.lo + b.lo;
+			r.hi = a.hi + b.hi;
+		} else {
+			r.lo = a.lo - b.hi;
+			r.hi = a.hi - b.lo;
+		}
+		if (r_point(a) && r_point(b))
+			r.lo = r.hi = n->op == M_ADD ? a.lo + b.lo : a.lo - b.lo;
+		return r_check(r);
+	case M_LT:
+	case M_GT:
+	case M_LE:
+	case M_GE:
+	case M_EQ:
+	case M_NE: {
+		a = r_operand(n->a, lo, hi);
+		b = r_operand(n->b, lo, hi);
+		if (r_point(a) && r_point(b)) {
+			double x = a.lo, y = b.lo;
+			bool v = n->op == M_LT ? x < y : n->op == M_GT ? x > y :
+				 n->op == M_LE ? x <= y : n->op == M_GE ? x >= y :
+				 n->op == M_EQ ? x == y : x != y;
+			return r_bool(true, v);
+		}
+		/* a < b for every value, or for none */
+		bool yes, no;
+		switch (n->op) {
+		case M_LT: yes = a.hi < b.lo; no = a.lo >= b.hi; break;
+		case M_GT: yes = a.lo > b.hi; no = a.hi <= b.lo; break;
+		case M_LE: yes = a.hi <= b.lo; no = a.lo > b.hi; break;
+		case M_GE: yes = a.lo >= b.hi; no = a.hi < b.lo; break;
+		case M_EQ: yes = false; no = a.hi < b.lo || a.lo > b.hi; break;
+		default: yes = a.hi < b.lo || a.lo > b.hi; no = false; break;
+		}
+		return r_bool(yes || no, yes);
+	}
+	case M_AND:
+		a = r_operand(n->a, lo, hi);
+		if (r_zero(a))
+			return a;
+		b = r_operand(n->b, lo, hi);
+		if (r_nonzero(a))
+			return b;
+		r.lo = 0.0;
+		r.hi = 0.0;
+		return r_join(r, b);
+	case M_OR:
+		a = r_operand(n->a, lo, hi);
+		if (r_nonzero(a))
+			return a;
+		b = r_operand(n->b, lo, hi);
+		if (r_zero(a))
+			return b;
+		return r_join(a, b);
+	case M_COND:
+		a = r_operand(n->a, lo, hi);
+		if (r_nonzero(a))
+			return r_operand(n->b, lo, hi);
+		if (r_zero(a))
+			return r_operand(n->c, lo, hi);
+		return r_join(r_operand(n->b, lo, hi), r_operand(n->c, lo, hi));
+	}
+	return R_ANY;
+}
+
+void sa_meta_eval_range(const struct sa_meta *m, const double *lo, const double *hi,
+			double *lo_r, double *hi_r)
+{
+	struct range r = { 0.0, 0.0 };
+	if (m->root != NULL)
+		r = r_operand(m->root, lo, hi);
+	*lo_r = r.lo;
+	*hi_r = r.hi;
+}

@@ -90,6 +90,8 @@ struct sa_re {
 	/* what a scan reads first, together */
 	pcre2_code *code;
 	bool jit;               /* JIT-compiled: pcre2_jit_match applies */
+	uint32_t minlen;        /* no match in a shorter subject (PCRE2's own
+				   bound, which pcre2_match checks first) */
 	bool multiline;
 	unsigned n_lits;
 	unsigned lit_count;     /* a match holds at least this many of them */
@@ -119,6 +121,8 @@ struct sa_eval_call {
 	void *data;             /* per-rule precompiled data (regexes ...) */
 };
 
+#define SA_DEFER_TIERS 2
+
 struct sa_rule {
 	/* The fields a scan reads, first: a scan walks every rule and the
 	   rule set does not fit the CPU's caches, so the fewer cache lines a
@@ -129,6 +133,11 @@ struct sa_rule {
 	unsigned maxhits;
 	int hslot;              /* index into the engine's header requests */
 	bool neg, exists;
+	/* defer: a body sub-rule (__, not multiple) that a scan without
+	   statistics runs only when a reported rule's outcome depends on it
+	   (sa-scan.c); may_defer: a meta whose value may depend on one */
+	bool defer, may_defer;
+	uint8_t defer_tier;     /* 0 cheap .. SA_DEFER_TIERS costly (by size) */
 	const char *if_unset;
 	/* metas: the rules named (indexes), the expression, and its value
 	   when all of those are 0 */
@@ -316,6 +325,11 @@ void sa_meta_names(const struct sa_meta *m,
 		   void (*fn)(void *ctx, const char *name, unsigned *slot),
 		   void *ctx);
 double sa_meta_eval(const struct sa_meta *m, const double *values);
+/* The same over ranges: every rule's value lies in [lo[i], hi[i]]; the
+   meta's value is then in [*lo_r, *hi_r] (a sound bound, a point when
+   it cannot vary). */
+void sa_meta_eval_range(const struct sa_meta *m, const double *lo, const double *hi,
+			double *lo_r, double *hi_r);
 
 /* sa-replace.c: applies replace_tag & co. to rule patterns. */
 char *sa_replace_tags(struct sa_engine *e, struct pool *pool,
@@ -567,6 +581,9 @@ struct sa_scan {
 	double *value;          /* per rule: hits (0 = not hit) */
 	bool with_stats;
 	double *usec;
+	/* per rule, when rules were deferred: 1 deferred, 2 deferred and
+	   needed, 3 a meta walked (sa-scan.c) */
+	uint8_t *need;
 	/* caches for evals */
 	void *cache[16];
 };

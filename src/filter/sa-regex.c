@@ -255,6 +255,8 @@ int sa_re_compile(struct pool *pool, const char *pat, const char *mods,
 		return -1;
 	}
 	re->jit = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0;
+	if (pcre2_pattern_info(re->code, PCRE2_INFO_MINLENGTH, &re->minlen) != 0)
+		re->minlen = 0;
 	re->src = tr;
 	re->pat = pool_strdup(pool, pat);
 	re->mods = pool_strdup(pool, mods != NULL ? mods : "");
@@ -319,6 +321,11 @@ int sa_re_match(const struct sa_re *re, const char *s, size_t len, size_t start,
 
 	if (re->code == NULL)
 		return 0;
+	/* what pcre2_match would find first, without the call: many texts
+	   (header values, short lines) are shorter than a rule's shortest
+	   match */
+	if (start > len || len - start < re->minlen)
+		return 0;
 	/* the JIT entry point skips pcre2_match's checks of the arguments,
 	   a measurable share of the many matches on short texts */
 	if (re->jit)
@@ -369,9 +376,10 @@ struct linfo {
 };
 
 /* ASCII mode reads the pattern as it can match a "clean" line: one with
-   no byte >= 0x80 and no '&'.  A byte that cannot occur there (a UTF-8
-   sequence, an entity's '&') makes its node "never": a sequence holding
-   one that must occur is never, an alternation drops its never branches.
+   no byte >= 0x80 and no "&#".  What cannot occur there (a UTF-8
+   sequence, a numeric entity's "&#") makes its node "never": a sequence
+   holding one that must occur is never, an alternation drops its never
+   branches.
    What is left of SpamAssassin's look-alike tags (<A> = [aA@] or any of
    forty UTF-8 letters or entities) is a short class of ASCII bytes, and
    the rule gets literals for clean lines. */
@@ -386,7 +394,22 @@ struct lparser {
 
 static bool ascii_clean_byte(int b)
 {
-	return b >= 0 && b < 0x80 && b != '&';
+	return b >= 0 && b < 0x80;
+}
+
+/* After a literal '&' (lp->p just past it): whether a '#' that must
+   occur follows, making "&#", which a clean line does not hold. */
+static bool amp_hash_follows(const struct lparser *lp)
+{
+	const char *q = lp->p;
+	if (q < lp->end && *q == '#' && !lp->x)
+		q++;
+	else if (q + 1 < lp->end && q[0] == '\\' && q[1] == '#')
+		q += 2;
+	else
+		return false;
+	/* not #?, #*, #{0,...} */
+	return q >= lp->end || (*q != '?' && *q != '*' && *q != '{');
 }
 
 static unsigned set_count(const struct litset *s)
@@ -461,7 +484,7 @@ static void set_single(struct lparser *lp, struct litset *s, const char *str,
 static void info_literal(struct lparser *lp, struct linfo *li, const char *str,
 			 unsigned len)
 {
-	char tmp[LIT_MAX_LEN];
+	char tmp[LIT_MAX_LEN] = { 0 };
 	unsigned n = MIN(len, LIT_MAX_LEN);
 	for (unsigned i = 0; i < n; i++)
 		tmp[i] = ascii_lower(str[i]);
@@ -469,10 +492,14 @@ static void info_literal(struct lparser *lp, struct linfo *li, const char *str,
 	li->must.ok = false;
 	li->must.n = 0;
 	li->never = false;
-	if (lp->ascii)
+	if (lp->ascii) {
 		for (unsigned i = 0; i < len; i++)
-			if (!ascii_clean_byte((unsigned char)str[i]))
+			if (!ascii_clean_byte((unsigned char)str[i]) ||
+			    (str[i] == '&' && i + 1 < len && str[i + 1] == '#'))
 				li->never = true;
+		if (len > 0 && str[len - 1] == '&' && amp_hash_follows(lp))
+			li->never = true;
+	}
 }
 
 static void info_empty(struct lparser *lp, struct linfo *li)

@@ -135,7 +135,7 @@ static void run_lines(struct sa_scan *s, const struct sa_rule *r, const char *co
 		record(s, r, hits);
 }
 
-/* The lines that are not clean (a byte >= 0x80 or '&'), where the
+/* The lines that are not clean (a byte >= 0x80 or "&#"), where the
    ASCII prefilter's rules run without a literal. */
 struct dirty_lines {
 	const uint32_t *line;   /* ascending */
@@ -247,6 +247,87 @@ static void run_mimeheader(struct sa_scan *s, const struct sa_rule *r, const str
 	}
 }
 
+/*
+ * Deferred rules.  A body sub-rule is worth 0 or 1 and only metas read
+ * it, so a scan without statistics first runs everything else and then
+ * evaluates the metas over ranges, a deferred candidate being [0, 1]:
+ * the metas that cannot depend on one get their exact value now; a
+ * reported meta (not __) whose range is not a single value needs the
+ * deferred rules below it, which s->need marks with 2.  Every other
+ * deferred rule is left at 0: no reported outcome changes with it (the
+ * range evaluation is sound), only the __ metas nobody reports.  The
+ * FILL_THIS_FORM sub-rules, the costliest of the rule set, end in
+ * metas that also require "not a mailing list" or money, and so rarely
+ * run at all.
+ */
+static void settle_deferred(struct sa_scan *s, const uint32_t *deferred, size_t n_deferred,
+			    bool first)
+{
+	const struct sa_engine *e = s->e;
+	size_t n = e->n_rules + 1;
+	double *lo = pool_alloc_nz(s->pool, sizeof(double) * n);
+	double *hi = pool_alloc_nz(s->pool, sizeof(double) * n);
+	uint32_t *stack = NULL;
+	size_t sp = 0;
+
+	if (s->need == NULL)
+		s->need = pool_alloc_nz(s->pool, n);
+	memset(s->need, 0, n);
+	for (size_t i = 0; i < n_deferred; i++)
+		s->need[deferred[i]] = 1;
+	memcpy(lo, s->value, sizeof(double) * e->n_rules);
+	memcpy(hi, s->value, sizeof(double) * e->n_rules);
+	for (size_t i = 0; i < n_deferred; i++) {
+		lo[deferred[i]] = 0.0;
+		hi[deferred[i]] = 1.0;
+	}
+	for (size_t i = 0; i < e->n_metas; i++) {
+		const struct sa_rule *rule = e->rules[e->metas[i]];
+		bool any = false;
+		if (!rule->may_defer) {
+			if (!first)
+				continue;
+			double v = rule->meta_zero;
+			for (unsigned k = 0; k < rule->n_deps && !any; k++)
+				any = s->value[rule->deps[k]] != 0;
+			if (any)
+				v = sa_meta_eval(rule->meta, s->value);
+			if (v != 0)
+				record(s, rule, v);
+			lo[rule->idx] = hi[rule->idx] = s->value[rule->idx];
+			continue;
+		}
+		for (unsigned k = 0; k < rule->n_deps && !any; k++)
+			any = lo[rule->deps[k]] != 0 || hi[rule->deps[k]] != 0;
+		if (any) {
+			sa_meta_eval_range(rule->meta, lo, hi, &lo[rule->idx], &hi[rule->idx]);
+		} else {
+			lo[rule->idx] = hi[rule->idx] = rule->meta_zero;
+		}
+		if (lo[rule->idx] == hi[rule->idx] || strncmp(rule->name, "__", 2) == 0)
+			continue;
+		/* a reported meta still open: every deferred rule below it */
+		if (stack == NULL)
+			stack = pool_alloc_nz(s->pool, sizeof(uint32_t) * n);
+		if (s->need[rule->idx] == 0) {
+			s->need[rule->idx] = 3;
+			stack[sp++] = rule->idx;
+		}
+		while (sp > 0) {
+			const struct sa_rule *x = e->rules[stack[--sp]];
+			for (unsigned k = 0; k < x->n_deps; k++) {
+				unsigned d = x->deps[k];
+				if (s->need[d] == 1) {
+					s->need[d] = 2;
+				} else if (s->need[d] == 0 && e->rules[d]->may_defer) {
+					s->need[d] = 3;
+					stack[sp++] = d;
+				}
+			}
+		}
+	}
+}
+
 static int cmp_hit(const void *a, const void *b)
 {
 	return strcmp(((const struct sa_hit *)a)->name, ((const struct sa_hit *)b)->name);
@@ -303,22 +384,22 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 	struct sa_pf_lines pl = { 0 };
 	pl.head = pool_alloc_nz(pool, sizeof(uint32_t) * (e->n_rules + 1));
 	memset(pl.head, 0xff, sizeof(uint32_t) * (e->n_rules + 1));
+	struct dirty_lines dl = { 0 };
+	uint32_t *deferred = NULL;
+	size_t n_deferred = 0;
 	if (e->n_run[SA_T_BODY] > 0) {
 		sa_msg_body(m);
 		sa_prefilter_scan_lines(e->pf_body, pool, m->body_lines, m->body_lens, m->n_body,
 					NULL, cand, &pl);
-		struct dirty_lines dl = { 0 };
 		if (e->pf_body_ascii != NULL) {
 			uint8_t *dirty = pool_alloc(pool, m->n_body + 1);
 			uint32_t *dline = pool_alloc_nz(pool, sizeof(uint32_t) * (m->n_body + 1));
 			for (size_t l = 0; l < m->n_body; l++) {
 				const unsigned char *t = (const unsigned char *)m->body_lines[l];
-				unsigned char acc = 0, amp = 0;
-				for (size_t i = 0; i < m->body_lens[l]; i++) {
+				unsigned char acc = 0;
+				for (size_t i = 0; i < m->body_lens[l]; i++)
 					acc |= t[i];
-					amp |= t[i] == '&';
-				}
-				if ((acc & 0x80) || amp) {
+				if ((acc & 0x80) || memmem(t, m->body_lens[l], "&#", 2) != NULL) {
 					dirty[l] = 1;
 					dline[dl.n++] = (uint32_t)l;
 				}
@@ -333,6 +414,14 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 			const struct sa_rule *rule = e->rules[e->run[SA_T_BODY][i]];
 			if (!cand[rule->idx])
 				continue;
+			if (rule->defer && !with_stats) {
+				/* may match: decided with the metas */
+				if (deferred == NULL)
+					deferred = pool_alloc_nz(pool, sizeof(uint32_t) *
+								 e->n_run[SA_T_BODY]);
+				deferred[n_deferred++] = rule->idx;
+				continue;
+			}
 			TIMED(rule, run_some_lines(&s, rule, m->body_lines, m->body_lens, m->n_body, &pl,
 						   e->pf_body_ascii != NULL ? &dl : NULL,
 						   (rule->tflags & SA_TF_NOSUBJECT) != 0));
@@ -355,8 +444,9 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 	/* rawbody */
 	if (e->n_run[SA_T_RAWBODY] > 0) {
 		sa_msg_rawbody(m);
+		/* its own chains: the body's serve the deferred rules later */
 		struct sa_pf_lines rl = { 0 };
-		rl.head = pl.head;
+		rl.head = pool_alloc_nz(pool, sizeof(uint32_t) * (e->n_rules + 1));
 		memset(rl.head, 0xff, sizeof(uint32_t) * (e->n_rules + 1));
 		sa_prefilter_scan_lines(e->pf_rawbody, pool, m->raw_lines, m->raw_lens, m->n_raw,
 					NULL, cand, &rl);
@@ -408,9 +498,30 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 				record(&s, rule, v);
 		}
 	}
-	/* metas */
+	/* metas; with deferred rules, first those that cannot depend on
+	   them, the others over ranges, then the deferred rules a reported
+	   meta still depends on, then the others exactly */
+	/* the cheap needed ones first: what they find may settle a meta
+	   that would otherwise need a costly one */
+	for (unsigned tier = 0; n_deferred > 0 && tier <= SA_DEFER_TIERS; tier++) {
+		settle_deferred(&s, deferred, n_deferred, tier == 0);
+		size_t keep = 0;
+		for (size_t i = 0; i < n_deferred; i++) {
+			const struct sa_rule *rule = e->rules[deferred[i]];
+			if (s.need[rule->idx] != 2 || rule->defer_tier > tier) {
+				deferred[keep++] = deferred[i];
+				continue;
+			}
+			TIMED(rule, run_some_lines(&s, rule, m->body_lines, m->body_lens, m->n_body, &pl,
+						   e->pf_body_ascii != NULL ? &dl : NULL,
+						   (rule->tflags & SA_TF_NOSUBJECT) != 0));
+		}
+		n_deferred = keep;
+	}
 	for (size_t i = 0; i < e->n_metas; i++) {
 		const struct sa_rule *rule = e->rules[e->metas[i]];
+		if (n_deferred > 0 && !rule->may_defer)
+			continue; /* settled already */
 		double v = rule->meta_zero;
 		bool any = false;
 		for (unsigned k = 0; k < rule->n_deps && !any; k++)

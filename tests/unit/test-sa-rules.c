@@ -932,6 +932,142 @@ static void meta_too_deep(void **state)
 	assert_null(hit(scan(t, msg_ham), "M_FINE"));
 }
 
+/* The range evaluation of metas (sa-meta.c) that deferred rules rely
+   on: sound, exact on single values, and Perl's && and || return an
+   operand. */
+static void meta_ranges(void **state)
+{
+	struct t *t = *state;
+	load(t, "body __A /aaa/\nbody __B /bbb/\nbody __C /ccc/\n"
+		"meta M_AND __A && __B\n"
+		"meta M_OR __A || __B\n"
+		"meta M_NOT !__A\n"
+		"meta M_SUM (__A + __B + __C) > 1\n"
+		"meta M_VAL (__A && 5) + 1\n"
+		"meta M_ORV __A || 3\n"
+		"meta M_COND __A ? __B : 2\n"
+		"meta M_MUL __A * 2\n"
+		"meta M_EQ __A == 1\n"
+		"meta M_SUB 3 - __A\n");
+	struct sa_rule *a = sa_rule_get(t->e, "__A"), *b = sa_rule_get(t->e, "__B"),
+		       *c = sa_rule_get(t->e, "__C");
+	assert_non_null(a);
+	size_t n = sa_engine_rule_count(t->e) + 1;
+	double *lo = calloc(n, sizeof(double)), *hi = calloc(n, sizeof(double));
+	static const struct {
+		const char *meta;
+		double alo, ahi, blo, bhi, clo, chi;
+		double lo, hi;
+	} cases[] = {
+		{ "M_AND", 0, 1, 0, 0, 0, 0, 0, 0 },    /* B is 0: so is A && B */
+		{ "M_AND", 0, 1, 1, 1, 0, 0, 0, 1 },
+		{ "M_AND", 1, 1, 0, 1, 0, 0, 0, 1 },
+		{ "M_AND", 0, 0, 0, 1, 0, 0, 0, 0 },
+		{ "M_OR", 1, 1, 0, 1, 0, 0, 1, 1 },
+		{ "M_OR", 0, 0, 0, 1, 0, 0, 0, 1 },
+		{ "M_NOT", 0, 1, 0, 0, 0, 0, 0, 1 },
+		{ "M_NOT", 1, 1, 0, 0, 0, 0, 0, 0 },
+		{ "M_NOT", 0, 0, 0, 1, 0, 0, 1, 1 },
+		{ "M_SUM", 0, 1, 0, 0, 0, 0, 0, 0 },    /* at most 1: never > 1 */
+		{ "M_SUM", 0, 1, 0, 1, 0, 0, 0, 1 },
+		{ "M_SUM", 1, 1, 1, 1, 0, 1, 1, 1 },    /* at least 2 */
+		{ "M_VAL", 0, 1, 0, 0, 0, 0, 1, 6 },    /* 0 + 1 or 5 + 1 */
+		{ "M_VAL", 1, 1, 0, 0, 0, 0, 6, 6 },
+		{ "M_ORV", 0, 0, 0, 0, 0, 0, 3, 3 },
+		{ "M_ORV", 0, 1, 0, 0, 0, 0, 0, 3 },
+		{ "M_COND", 0, 1, 0, 0, 0, 0, 0, 2 },
+		{ "M_COND", 1, 1, 0, 0, 0, 0, 0, 0 },
+		{ "M_MUL", 1, 1, 0, 0, 0, 0, 2, 2 },
+		{ "M_MUL", 0, 1, 0, 0, 0, 0, -INFINITY, INFINITY },
+		{ "M_EQ", 0, 1, 0, 0, 0, 0, 0, 1 },
+		{ "M_EQ", 1, 1, 0, 0, 0, 0, 1, 1 },
+		{ "M_SUB", 0, 1, 0, 0, 0, 0, 2, 3 },
+	};
+	for (size_t i = 0; i < N_ELEMENTS(cases); i++) {
+		struct sa_rule *m = sa_rule_get(t->e, cases[i].meta);
+		assert_non_null(m);
+		lo[a->idx] = cases[i].alo;
+		hi[a->idx] = cases[i].ahi;
+		lo[b->idx] = cases[i].blo;
+		hi[b->idx] = cases[i].bhi;
+		lo[c->idx] = cases[i].clo;
+		hi[c->idx] = cases[i].chi;
+		double rl, rh;
+		sa_meta_eval_range(m->meta, lo, hi, &rl, &rh);
+		if (rl != cases[i].lo || rh != cases[i].hi)
+			fail_msg("case %zu %s: [%g, %g], expected [%g, %g]", i, cases[i].meta, rl, rh,
+				 cases[i].lo, cases[i].hi);
+		/* sound: every corner of the box lands inside */
+		for (int k = 0; k < 8; k++) {
+			double v[3] = { k & 1 ? cases[i].ahi : cases[i].alo,
+					k & 2 ? cases[i].bhi : cases[i].blo,
+					k & 4 ? cases[i].chi : cases[i].clo };
+			double *pt = calloc(n, sizeof(double));
+			pt[a->idx] = v[0];
+			pt[b->idx] = v[1];
+			pt[c->idx] = v[2];
+			double x = sa_meta_eval(m->meta, pt);
+			free(pt);
+			if (x < rl || x > rh)
+				fail_msg("case %zu %s: %g outside [%g, %g]", i, cases[i].meta, x, rl, rh);
+		}
+	}
+	free(lo);
+	free(hi);
+}
+
+/* Deferred rules (sa-scan.c): a body sub-rule runs only when a reported
+   rule depends on it, and the results are those of running every rule
+   (which a scan with statistics does). */
+static void deferred_rules(void **state)
+{
+	struct t *t = *state;
+	load(t, "body __FOO /foo/\n"
+		"body __BAR /bar/\n"
+		"body __BAZ /baz/\n"
+		"body __COUNT /qux/\n"
+		"tflags __COUNT multiple\n"
+		"header __LIST Subject =~ /list/\n"
+		"meta R_FOO_NOT_LIST __FOO && !__LIST\n"
+		"meta R_TWO (__FOO + __BAR + __BAZ) > 1\n"
+		"meta __EITHER __BAR || __BAZ\n"
+		"meta R_EITHER_LIST __EITHER && __LIST\n"
+		"meta R_COUNT __COUNT > 1 && __FOO\n"
+		"meta R_NOT_BAZ !__BAZ\n");
+	static const char *const msgs[] = {
+		"Subject: a list\n\nfoo bar\n",
+		"Subject: hello\n\nfoo bar\n",
+		"Subject: hello\n\nfoo\n\nqux qux\n",
+		"Subject: a list\n\nbaz\n",
+		"Subject: hello\n\nnothing\n",
+		"Subject: list\n\nfoo bar baz qux\n",
+	};
+	static const char *const names[] = {
+		"R_FOO_NOT_LIST", "R_TWO", "R_EITHER_LIST", "R_COUNT", "R_NOT_BAZ",
+	};
+	for (size_t i = 0; i < N_ELEMENTS(msgs); i++) {
+		struct sa_result full, lazy;
+		assert_int_equal(sa_engine_scan(t->e, t->pool, msgs[i], strlen(msgs[i]), NULL, true,
+						&full), 0);
+		assert_int_equal(sa_engine_scan(t->e, t->pool, msgs[i], strlen(msgs[i]), NULL, false,
+						&lazy), 0);
+		assert_true(full.score == lazy.score);
+		for (size_t k = 0; k < N_ELEMENTS(names); k++)
+			if ((hit(&full, names[k]) != NULL) != (hit(&lazy, names[k]) != NULL))
+				fail_msg("message %zu: %s differs with deferral", i, names[k]);
+	}
+	/* and the expected values */
+	static const char *const yes0[] = { "R_TWO", "R_EITHER_LIST", "R_NOT_BAZ" };
+	static const char *const no0[] = { "R_FOO_NOT_LIST", "R_COUNT" };
+	EXPECT(scan(t, msgs[0]), yes0, no0);
+	static const char *const yes2[] = { "R_FOO_NOT_LIST", "R_COUNT", "R_NOT_BAZ" };
+	static const char *const no2[] = { "R_TWO", "R_EITHER_LIST" };
+	EXPECT(scan(t, msgs[2]), yes2, no2);
+	static const char *const yes3[] = { "R_EITHER_LIST" };
+	static const char *const no3[] = { "R_FOO_NOT_LIST", "R_TWO", "R_COUNT", "R_NOT_BAZ" };
+	EXPECT(scan(t, msgs[3]), yes3, no3);
+}
+
 /* Bug: ^ cast a double out of the range of uint64_t (undefined); Perl
    takes a negative number as its two's complement and saturates. */
 static void meta_xor_out_of_range(void **state)
@@ -1089,6 +1225,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(replace_tags_empty_delimiter, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_rule_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(ascii_literals, setup, teardown),
+		cmocka_unit_test_setup_teardown(meta_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(deferred_rules, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
