@@ -609,13 +609,14 @@ static void finish(struct sa_engine *e)
 		r->meta_zero = sa_meta_eval(r->meta, zeros);
 	}
 	free(zeros);
-	/* Body sub-rules (never reported, worth 0 or 1) wait until a
+	/* Body and rawbody sub-rules (never reported, worth 0 or 1; header
+	   ones are cheap, and deferring them measured slower) wait until a
 	   reported rule needs them: a scan settles the metas over ranges
 	   first, and runs only those a reported outcome depends on. */
 	for (size_t i = 0; i < e->n_rules; i++) {
 		struct sa_rule *r = e->rules[i];
-		r->defer = r->type == SA_T_BODY && strncmp(r->name, "__", 2) == 0 &&
-			   !(r->tflags & SA_TF_MULTIPLE);
+		r->defer = (r->type == SA_T_BODY || r->type == SA_T_RAWBODY) &&
+			   strncmp(r->name, "__", 2) == 0 && !(r->tflags & SA_TF_MULTIPLE);
 		/* a regex's size stands for its cost: the obfuscation-aware
 		   and form-field rules run to kilobytes and cost up to a
 		   hundred times more per byte than a plain one */

@@ -133,9 +133,10 @@ struct sa_rule {
 	unsigned maxhits;
 	int hslot;              /* index into the engine's header requests */
 	bool neg, exists;
-	/* defer: a body sub-rule (__, not multiple) that a scan without
-	   statistics runs only when a reported rule's outcome depends on it
-	   (sa-scan.c); may_defer: a meta whose value may depend on one */
+	/* defer: a body or rawbody sub-rule (__, not multiple) that a scan
+	   without statistics runs only when a reported rule's outcome
+	   depends on it (sa-scan.c); may_defer: a meta whose value may
+	   depend on one */
 	bool defer, may_defer;
 	uint8_t defer_tier;     /* 0 cheap .. SA_DEFER_TIERS costly (by size) */
 	const char *if_unset;

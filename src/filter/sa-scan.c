@@ -248,17 +248,17 @@ static void run_mimeheader(struct sa_scan *s, const struct sa_rule *r, const str
 }
 
 /*
- * Deferred rules.  A body sub-rule is worth 0 or 1 and only metas read
- * it, so a scan without statistics first runs everything else and then
- * evaluates the metas over ranges, a deferred candidate being [0, 1]:
- * the metas that cannot depend on one get their exact value now; a
- * reported meta (not __) whose range is not a single value needs the
- * deferred rules below it, which s->need marks with 2.  Every other
- * deferred rule is left at 0: no reported outcome changes with it (the
- * range evaluation is sound), only the __ metas nobody reports.  The
- * FILL_THIS_FORM sub-rules, the costliest of the rule set, end in
- * metas that also require "not a mailing list" or money, and so rarely
- * run at all.
+ * Deferred rules.  A body or rawbody sub-rule is worth 0 or 1 and only
+ * metas read it, so a scan without statistics first runs everything
+ * else and then evaluates the metas over ranges, a deferred candidate
+ * being [0, 1]: the metas that cannot depend on one get their exact
+ * value now; a reported meta (not __) whose range is not a single value
+ * needs the deferred rules below it, which s->need marks with 2.  Every
+ * other deferred rule is left at 0: no reported outcome changes with it
+ * (the range evaluation is sound), only the __ metas nobody reports.
+ * The FILL_THIS_FORM sub-rules, the costliest of the rule set, end in
+ * metas that also require "not from a mailing list" or money, and run
+ * on fewer than half of the messages that hold their literals.
  */
 static void settle_deferred(struct sa_scan *s, const uint32_t *deferred, size_t n_deferred,
 			    bool first)
@@ -375,8 +375,20 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 	/* header */
 	const struct sa_hval **hv = pool_alloc(pool, sizeof(void *) * (e->n_hreqs + 1));
 	const char **low = pool_alloc(pool, sizeof(char *) * (e->n_hreqs + 1));
+	/* deferred sub-rules (see settle_deferred()) */
+	uint32_t *deferred = NULL;
+	size_t n_deferred = 0;
+#define DEFER(rule)                                                            \
+	if ((rule)->defer && !with_stats) {                                   \
+		if (deferred == NULL)                                          \
+			deferred = pool_alloc_nz(pool, sizeof(uint32_t) *     \
+						 (e->n_rules + 1));           \
+		deferred[n_deferred++] = (rule)->idx;                          \
+		continue;                                                      \
+	}
 	for (size_t i = 0; i < e->n_run[SA_T_HEADER]; i++) {
 		const struct sa_rule *rule = e->rules[e->run[SA_T_HEADER][i]];
+		DEFER(rule);
 		TIMED(rule, run_header(&s, rule, hv, low));
 	}
 	/* body: line by line, and a rule only on the lines holding one of
@@ -385,8 +397,6 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 	pl.head = pool_alloc_nz(pool, sizeof(uint32_t) * (e->n_rules + 1));
 	memset(pl.head, 0xff, sizeof(uint32_t) * (e->n_rules + 1));
 	struct dirty_lines dl = { 0 };
-	uint32_t *deferred = NULL;
-	size_t n_deferred = 0;
 	if (e->n_run[SA_T_BODY] > 0) {
 		sa_msg_body(m);
 		sa_prefilter_scan_lines(e->pf_body, pool, m->body_lines, m->body_lens, m->n_body,
@@ -414,14 +424,7 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 			const struct sa_rule *rule = e->rules[e->run[SA_T_BODY][i]];
 			if (!cand[rule->idx])
 				continue;
-			if (rule->defer && !with_stats) {
-				/* may match: decided with the metas */
-				if (deferred == NULL)
-					deferred = pool_alloc_nz(pool, sizeof(uint32_t) *
-								 e->n_run[SA_T_BODY]);
-				deferred[n_deferred++] = rule->idx;
-				continue;
-			}
+			DEFER(rule);
 			TIMED(rule, run_some_lines(&s, rule, m->body_lines, m->body_lens, m->n_body, &pl,
 						   e->pf_body_ascii != NULL ? &dl : NULL,
 						   (rule->tflags & SA_TF_NOSUBJECT) != 0));
@@ -442,10 +445,10 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 		}
 	}
 	/* rawbody */
+	struct sa_pf_lines rl = { 0 };
 	if (e->n_run[SA_T_RAWBODY] > 0) {
 		sa_msg_rawbody(m);
 		/* its own chains: the body's serve the deferred rules later */
-		struct sa_pf_lines rl = { 0 };
 		rl.head = pool_alloc_nz(pool, sizeof(uint32_t) * (e->n_rules + 1));
 		memset(rl.head, 0xff, sizeof(uint32_t) * (e->n_rules + 1));
 		sa_prefilter_scan_lines(e->pf_rawbody, pool, m->raw_lines, m->raw_lens, m->n_raw,
@@ -454,10 +457,12 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 			const struct sa_rule *rule = e->rules[e->run[SA_T_RAWBODY][i]];
 			if (!cand[rule->idx])
 				continue;
+			DEFER(rule);
 			TIMED(rule, run_some_lines(&s, rule, m->raw_lines, m->raw_lens, m->n_raw, &rl,
 						   NULL, false));
 		}
 	}
+#undef DEFER
 	/* full */
 	if (e->n_run[SA_T_FULL] > 0) {
 		sa_prefilter_scan(e->pf_full, m->data, m->len, cand);
@@ -506,17 +511,28 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 	for (unsigned tier = 0; n_deferred > 0 && tier <= SA_DEFER_TIERS; tier++) {
 		settle_deferred(&s, deferred, n_deferred, tier == 0);
 		size_t keep = 0;
+		bool more = false;
 		for (size_t i = 0; i < n_deferred; i++) {
 			const struct sa_rule *rule = e->rules[deferred[i]];
 			if (s.need[rule->idx] != 2 || rule->defer_tier > tier) {
+				/* what is needed only shrinks as rules run: when no
+				   costlier one is needed now, none will be */
+				more = more || s.need[rule->idx] == 2;
 				deferred[keep++] = deferred[i];
 				continue;
 			}
-			TIMED(rule, run_some_lines(&s, rule, m->body_lines, m->body_lens, m->n_body, &pl,
-						   e->pf_body_ascii != NULL ? &dl : NULL,
-						   (rule->tflags & SA_TF_NOSUBJECT) != 0));
+			if (rule->type == SA_T_HEADER)
+				TIMED(rule, run_header(&s, rule, hv, low));
+			else if (rule->type == SA_T_RAWBODY)
+				TIMED(rule, run_some_lines(&s, rule, m->raw_lines, m->raw_lens,
+							   m->n_raw, &rl, NULL, false));
+			else
+				TIMED(rule, run_some_lines(&s, rule, m->body_lines, m->body_lens,
+							   m->n_body, &pl,
+							   e->pf_body_ascii != NULL ? &dl : NULL,
+							   (rule->tflags & SA_TF_NOSUBJECT) != 0));
 		}
-		n_deferred = keep;
+		n_deferred = more ? keep : 0;
 	}
 	for (size_t i = 0; i < e->n_metas; i++) {
 		const struct sa_rule *rule = e->rules[e->metas[i]];
