@@ -630,6 +630,24 @@ static void finish(struct sa_engine *e)
 			r->may_defer = d->defer || d->may_defer;
 		}
 	}
+	e->steps = pool_alloc(e->pool, sizeof(*e->steps) * (e->n_metas + 1));
+	size_t n_steps = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < e->n_metas; i++) {
+			const struct sa_rule *r = e->rules[e->metas[i]];
+			if (r->may_defer != (pass == 1))
+				continue;
+			struct sa_meta_step *st = &e->steps[n_steps++];
+			st->meta = r->meta;
+			st->deps = r->deps;
+			st->n_deps = r->n_deps;
+			st->idx = r->idx;
+			st->zero = r->meta_zero;
+			st->reported = strncmp(r->name, "__", 2) != 0;
+		}
+		if (pass == 0)
+			e->n_fixed = n_steps;
+	}
 	e->n_active = n_active;
 
 	/* FreeMail's address pattern ends in a known TLD */

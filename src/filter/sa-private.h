@@ -123,6 +123,17 @@ struct sa_eval_call {
 
 #define SA_DEFER_TIERS 2
 
+/* A meta as a scan evaluates it, apart from its rule, so that the loop
+   over a thousand metas reads one array instead of a thousand rules. */
+struct sa_meta_step {
+	const struct sa_meta *meta;
+	const unsigned *deps;
+	unsigned n_deps;
+	unsigned idx;
+	double zero;            /* its value when none of deps hit */
+	bool reported;          /* not a __ sub-rule */
+};
+
 struct sa_rule {
 	/* The fields a scan reads, first: a scan walks every rule and the
 	   rule set does not fit the CPU's caches, so the fewer cache lines a
@@ -227,6 +238,11 @@ struct sa_engine {
 	size_t n_run[SA_T_COUNT];
 	unsigned *metas;            /* enabled metas in dependency order */
 	size_t n_metas;
+	/* the same as a scan walks them: those that cannot depend on a
+	   deferred rule first, [0, n_fixed), then the others, each part in
+	   dependency order */
+	struct sa_meta_step *steps;
+	size_t n_fixed;
 	struct sa_hreq *hreqs;
 	size_t n_hreqs, cap_hreqs;
 

@@ -260,6 +260,20 @@ static void run_mimeheader(struct sa_scan *s, const struct sa_rule *r, const str
  * metas that also require "not from a mailing list" or money, and run
  * on fewer than half of the messages that hold their literals.
  */
+/* A meta's exact value, recorded as record() would: metas are
+   evaluated once per scan, and a negative value counts as a hit of 1. */
+static void meta_exact(struct sa_scan *s, const struct sa_meta_step *st)
+{
+	double v = st->zero;
+	bool any = false;
+	for (unsigned k = 0; k < st->n_deps && !any; k++)
+		any = s->value[st->deps[k]] != 0;
+	if (any)
+		v = sa_meta_eval(st->meta, s->value);
+	if (v != 0)
+		s->value[st->idx] = v <= 0 ? 1 : v;
+}
+
 static void settle_deferred(struct sa_scan *s, const uint32_t *deferred, size_t n_deferred,
 			    bool first)
 {
@@ -275,43 +289,34 @@ static void settle_deferred(struct sa_scan *s, const uint32_t *deferred, size_t 
 	memset(s->need, 0, n);
 	for (size_t i = 0; i < n_deferred; i++)
 		s->need[deferred[i]] = 1;
+	/* the metas that cannot depend on a deferred rule, exactly, once */
+	if (first)
+		for (size_t i = 0; i < e->n_fixed; i++)
+			meta_exact(s, &e->steps[i]);
 	memcpy(lo, s->value, sizeof(double) * e->n_rules);
 	memcpy(hi, s->value, sizeof(double) * e->n_rules);
 	for (size_t i = 0; i < n_deferred; i++) {
 		lo[deferred[i]] = 0.0;
 		hi[deferred[i]] = 1.0;
 	}
-	for (size_t i = 0; i < e->n_metas; i++) {
-		const struct sa_rule *rule = e->rules[e->metas[i]];
+	for (size_t i = e->n_fixed; i < e->n_metas; i++) {
+		const struct sa_meta_step *st = &e->steps[i];
 		bool any = false;
-		if (!rule->may_defer) {
-			if (!first)
-				continue;
-			double v = rule->meta_zero;
-			for (unsigned k = 0; k < rule->n_deps && !any; k++)
-				any = s->value[rule->deps[k]] != 0;
-			if (any)
-				v = sa_meta_eval(rule->meta, s->value);
-			if (v != 0)
-				record(s, rule, v);
-			lo[rule->idx] = hi[rule->idx] = s->value[rule->idx];
-			continue;
-		}
-		for (unsigned k = 0; k < rule->n_deps && !any; k++)
-			any = lo[rule->deps[k]] != 0 || hi[rule->deps[k]] != 0;
+		for (unsigned k = 0; k < st->n_deps && !any; k++)
+			any = lo[st->deps[k]] != 0 || hi[st->deps[k]] != 0;
 		if (any) {
-			sa_meta_eval_range(rule->meta, lo, hi, &lo[rule->idx], &hi[rule->idx]);
+			sa_meta_eval_range(st->meta, lo, hi, &lo[st->idx], &hi[st->idx]);
 		} else {
-			lo[rule->idx] = hi[rule->idx] = rule->meta_zero;
+			lo[st->idx] = hi[st->idx] = st->zero;
 		}
-		if (lo[rule->idx] == hi[rule->idx] || strncmp(rule->name, "__", 2) == 0)
+		if (lo[st->idx] == hi[st->idx] || !st->reported)
 			continue;
 		/* a reported meta still open: every deferred rule below it */
 		if (stack == NULL)
 			stack = pool_alloc_nz(s->pool, sizeof(uint32_t) * n);
-		if (s->need[rule->idx] == 0) {
-			s->need[rule->idx] = 3;
-			stack[sp++] = rule->idx;
+		if (s->need[st->idx] == 0) {
+			s->need[st->idx] = 3;
+			stack[sp++] = st->idx;
 		}
 		while (sp > 0) {
 			const struct sa_rule *x = e->rules[stack[--sp]];
@@ -508,6 +513,7 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 	   meta still depends on, then the others exactly */
 	/* the cheap needed ones first: what they find may settle a meta
 	   that would otherwise need a costly one */
+	bool settled = n_deferred > 0;
 	for (unsigned tier = 0; n_deferred > 0 && tier <= SA_DEFER_TIERS; tier++) {
 		settle_deferred(&s, deferred, n_deferred, tier == 0);
 		size_t keep = 0;
@@ -534,18 +540,10 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 		}
 		n_deferred = more ? keep : 0;
 	}
-	for (size_t i = 0; i < e->n_metas; i++) {
-		const struct sa_rule *rule = e->rules[e->metas[i]];
-		if (n_deferred > 0 && !rule->may_defer)
-			continue; /* settled already */
-		double v = rule->meta_zero;
-		bool any = false;
-		for (unsigned k = 0; k < rule->n_deps && !any; k++)
-			any = s.value[rule->deps[k]] != 0;
-		if (any)
-			TIMED(rule, v = sa_meta_eval(rule->meta, s.value));
-		if (v != 0)
-			record(&s, rule, v);
+	/* the rest of the metas (all of them when nothing was deferred) */
+	for (size_t i = settled ? e->n_fixed : 0; i < e->n_metas; i++) {
+		const struct sa_meta_step *st = &e->steps[i];
+		TIMED(e->rules[st->idx], meta_exact(&s, st));
 	}
 #undef TIMED
 
