@@ -247,19 +247,6 @@ static void run_mimeheader(struct sa_scan *s, const struct sa_rule *r, const str
 	}
 }
 
-/*
- * Deferred rules.  A body or rawbody sub-rule is worth 0 or 1 and only
- * metas read it, so a scan without statistics first runs everything
- * else and then evaluates the metas over ranges, a deferred candidate
- * being [0, 1]: the metas that cannot depend on one get their exact
- * value now; a reported meta (not __) whose range is not a single value
- * needs the deferred rules below it, which s->need marks with 2.  Every
- * other deferred rule is left at 0: no reported outcome changes with it
- * (the range evaluation is sound), only the __ metas nobody reports.
- * The FILL_THIS_FORM sub-rules, the costliest of the rule set, end in
- * metas that also require "not from a mailing list" or money, and run
- * on fewer than half of the messages that hold their literals.
- */
 /* A meta's exact value, recorded as record() would: metas are
    evaluated once per scan, and a negative value counts as a hit of 1. */
 static void meta_exact(struct sa_scan *s, const struct sa_meta_step *st)
@@ -274,6 +261,19 @@ static void meta_exact(struct sa_scan *s, const struct sa_meta_step *st)
 		s->value[st->idx] = v <= 0 ? 1 : v;
 }
 
+/*
+ * Deferred rules.  A body or rawbody sub-rule is worth 0 or 1 and only
+ * metas read it, so a scan without statistics first runs everything
+ * else and then evaluates the metas over ranges, a deferred candidate
+ * being [0, 1]: the metas that cannot depend on one get their exact
+ * value now; a reported meta (not __) whose range is not a single value
+ * needs the deferred rules below it, which s->need marks with 2.  Every
+ * other deferred rule is left at 0: no reported outcome changes with it
+ * (the range evaluation is sound), only the __ metas nobody reports.
+ * The FILL_THIS_FORM sub-rules, the costliest of the rule set, end in
+ * metas that also require "not from a mailing list" or money, and run
+ * on fewer than half of the messages that hold their literals.
+ */
 static void settle_deferred(struct sa_scan *s, const uint32_t *deferred, size_t n_deferred,
 			    bool first)
 {
@@ -393,7 +393,6 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 	}
 	for (size_t i = 0; i < e->n_run[SA_T_HEADER]; i++) {
 		const struct sa_rule *rule = e->rules[e->run[SA_T_HEADER][i]];
-		DEFER(rule);
 		TIMED(rule, run_header(&s, rule, hv, low));
 	}
 	/* body: line by line, and a rule only on the lines holding one of
@@ -510,9 +509,9 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 	}
 	/* metas; with deferred rules, first those that cannot depend on
 	   them, the others over ranges, then the deferred rules a reported
-	   meta still depends on, then the others exactly */
-	/* the cheap needed ones first: what they find may settle a meta
-	   that would otherwise need a costly one */
+	   meta still depends on -- the cheap ones first: what they find may
+	   settle a meta that would otherwise need a costly one -- then the
+	   others exactly */
 	bool settled = n_deferred > 0;
 	for (unsigned tier = 0; n_deferred > 0 && tier <= SA_DEFER_TIERS; tier++) {
 		settle_deferred(&s, deferred, n_deferred, tier == 0);
@@ -527,9 +526,7 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 				deferred[keep++] = deferred[i];
 				continue;
 			}
-			if (rule->type == SA_T_HEADER)
-				TIMED(rule, run_header(&s, rule, hv, low));
-			else if (rule->type == SA_T_RAWBODY)
+			if (rule->type == SA_T_RAWBODY)
 				TIMED(rule, run_some_lines(&s, rule, m->raw_lines, m->raw_lens,
 							   m->n_raw, &rl, NULL, false));
 			else
