@@ -305,7 +305,16 @@ def main():
             ratios = []
             try:
                 # rspamd compiles its regular expressions after it starts
-                # (its hs_helper process): a first scan, not counted
+                # (its hs_helper process, a second or so of CPU after the
+                # port opens): wait until it is idle, then a first scan,
+                # not counted
+                last = tree_cpu(rs.proc.pid)
+                for _ in range(120):
+                    time.sleep(1.5)
+                    now = tree_cpu(rs.proc.pid)
+                    if now - last < 0.05:
+                        break
+                    last = now
                 rs.scan([p for _, p in files[:100]])
                 step = (len(files) + a.chunks - 1) // a.chunks
                 for i in range(0, len(files), step):
