@@ -601,14 +601,6 @@ static void finish(struct sa_engine *e)
 		}
 	}
 	free(state);
-	/* what each meta is worth when nothing it names hit (most metas, on
-	   most messages): the scan skips evaluating those */
-	double *zeros = xcalloc(e->n_rules + 1, sizeof(double));
-	for (size_t i = 0; i < e->n_metas; i++) {
-		struct sa_rule *r = e->rules[e->metas[i]];
-		r->meta_zero = sa_meta_eval(r->meta, zeros);
-	}
-	free(zeros);
 	/* Body and rawbody sub-rules (never reported, worth 0 or 1; header
 	   ones are cheap, and deferring them measured slower) wait until a
 	   reported rule needs them: a scan settles the metas over ranges
@@ -630,6 +622,9 @@ static void finish(struct sa_engine *e)
 			r->may_defer = d->defer || d->may_defer;
 		}
 	}
+	/* each step's zero: what the meta is worth when nothing it names hit
+	   (most metas, on most messages), which a scan does not evaluate */
+	double *zeros = xcalloc(e->n_rules + 1, sizeof(double));
 	e->steps = pool_alloc(e->pool, sizeof(*e->steps) * (e->n_metas + 1));
 	size_t n_steps = 0;
 	for (int pass = 0; pass < 2; pass++) {
@@ -642,12 +637,13 @@ static void finish(struct sa_engine *e)
 			st->deps = r->deps;
 			st->n_deps = r->n_deps;
 			st->idx = r->idx;
-			st->zero = r->meta_zero;
+			st->zero = sa_meta_eval(r->meta, zeros);
 			st->reported = strncmp(r->name, "__", 2) != 0;
 		}
 		if (pass == 0)
 			e->n_fixed = n_steps;
 	}
+	free(zeros);
 	e->n_active = n_active;
 
 	/* FreeMail's address pattern ends in a known TLD */

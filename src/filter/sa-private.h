@@ -100,7 +100,7 @@ struct sa_re {
 	char **lits;
 	size_t *lit_lens;
 	/* When n_lits == 0: agate says that on a clean line (no byte >=
-	   0x80, no '&') every match holds one of alits (alit_count times),
+	   0x80, no "&#") every match holds one of alits (alit_count times),
 	   or, with n_alits == 0, that the pattern cannot match there. */
 	bool agate;
 	unsigned n_alits, alit_count;
@@ -151,12 +151,10 @@ struct sa_rule {
 	bool defer, may_defer;
 	uint8_t defer_tier;     /* 0 cheap .. SA_DEFER_TIERS costly (by size) */
 	const char *if_unset;
-	/* metas: the rules named (indexes), the expression, and its value
-	   when all of those are 0 */
+	/* metas: the rules named (indexes) and the expression */
 	unsigned n_deps;
 	unsigned *deps;
 	struct sa_meta *meta;
-	double meta_zero;
 	struct sa_re re;        /* header/body/rawbody/full/uri/mimeheader */
 
 	const char *name;

@@ -379,10 +379,9 @@ struct linfo {
    no byte >= 0x80 and no "&#".  What cannot occur there (a UTF-8
    sequence, a numeric entity's "&#") makes its node "never": a sequence
    holding one that must occur is never, an alternation drops its never
-   branches.
-   What is left of SpamAssassin's look-alike tags (<A> = [aA@] or any of
-   forty UTF-8 letters or entities) is a short class of ASCII bytes, and
-   the rule gets literals for clean lines. */
+   branches.  What is left of SpamAssassin's look-alike tags (<A> =
+   [aA@] or any of forty UTF-8 letters or entities) is a short class of
+   ASCII bytes, and the rule gets literals for clean lines. */
 struct lparser {
 	struct pool *pool;
 	const char *p, *end;

@@ -274,13 +274,13 @@ static void meta_exact(struct sa_scan *s, const struct sa_meta_step *st)
  * metas that also require "not from a mailing list" or money, and run
  * on fewer than half of the messages that hold their literals.
  */
+/* lo and hi: the caller's room for one range per rule, kept across the
+   rounds of a scan. */
 static void settle_deferred(struct sa_scan *s, const uint32_t *deferred, size_t n_deferred,
-			    bool first)
+			    bool first, double *lo, double *hi)
 {
 	const struct sa_engine *e = s->e;
 	size_t n = e->n_rules + 1;
-	double *lo = pool_alloc_nz(s->pool, sizeof(double) * n);
-	double *hi = pool_alloc_nz(s->pool, sizeof(double) * n);
 	uint32_t *stack = NULL;
 	size_t sp = 0;
 
@@ -513,8 +513,13 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 	   settle a meta that would otherwise need a costly one -- then the
 	   others exactly */
 	bool settled = n_deferred > 0;
+	double *lo = NULL, *hi = NULL;
+	if (settled) {
+		lo = pool_alloc_nz(pool, sizeof(double) * (e->n_rules + 1));
+		hi = pool_alloc_nz(pool, sizeof(double) * (e->n_rules + 1));
+	}
 	for (unsigned tier = 0; n_deferred > 0 && tier <= SA_DEFER_TIERS; tier++) {
-		settle_deferred(&s, deferred, n_deferred, tier == 0);
+		settle_deferred(&s, deferred, n_deferred, tier == 0, lo, hi);
 		size_t keep = 0;
 		bool more = false;
 		for (size_t i = 0; i < n_deferred; i++) {
