@@ -663,10 +663,14 @@ static void finish(struct sa_engine *e)
 			*pfs[i] = sa_prefilter_build(e, e->run[pf_types[i]], e->n_run[pf_types[i]],
 						     pf_types[i] == SA_T_BODY ? SA_PF_MAIN : SA_PF_ALL);
 	/* body lines are mostly ASCII: rules whose literals hold only
-	   there get a prefilter of their own for those lines */
-	if (e->n_run[SA_T_BODY] > 0)
+	   there, in the line or in its skeleton, get a prefilter of their
+	   own for those lines */
+	if (e->n_run[SA_T_BODY] > 0) {
 		e->pf_body_ascii = sa_prefilter_build(e, e->run[SA_T_BODY], e->n_run[SA_T_BODY],
 						      SA_PF_ASCII);
+		e->pf_body_skel = sa_prefilter_build(e, e->run[SA_T_BODY], e->n_run[SA_T_BODY],
+						     SA_PF_SKEL);
+	}
 	hash_destroy(&groups);
 }
 
@@ -782,6 +786,7 @@ void sa_engine_free(struct sa_engine **ep)
 		pcre2_code_free(e->email_re);
 	sa_prefilter_free(&e->pf_body);
 	sa_prefilter_free(&e->pf_body_ascii);
+	sa_prefilter_free(&e->pf_body_skel);
 	sa_prefilter_free(&e->pf_rawbody);
 	sa_prefilter_free(&e->pf_full);
 	sa_prefilter_free(&e->pf_uri);

@@ -63,7 +63,7 @@ static void add_out(struct trie *t, uint32_t s, unsigned rule)
 static unsigned rule_lits(const struct sa_re *re, enum sa_pf_mode mode, char ***lits_r,
 			  size_t **lens_r)
 {
-	if (mode == SA_PF_ASCII) {
+	if (mode == SA_PF_ASCII || mode == SA_PF_SKEL) {
 		*lits_r = re->alits;
 		*lens_r = re->alit_lens;
 		return re->n_alits;
@@ -82,15 +82,17 @@ struct sa_prefilter *sa_prefilter_build(struct sa_engine *e, const unsigned *rul
 	unsigned *mine = xmalloc(sizeof(unsigned) * (n + 1));
 	size_t n_mine = 0;
 
-	/* an agate rule (no literal for every line) is the ASCII
-	   prefilter's; the main one leaves it out of its always list */
+	/* an agate rule (no literal for every line) is the ASCII or the
+	   skeleton prefilter's; the main one leaves it out of its always
+	   list */
+	bool part = mode == SA_PF_ASCII || mode == SA_PF_SKEL;
 	for (size_t i = 0; i < n; i++) {
 		const struct sa_re *re = &e->rules[rules[i]]->re;
 		bool ag = re->n_lits == 0 && re->agate;
-		if (mode != SA_PF_ASCII || ag)
+		if (!part || (ag && re->askel == (mode == SA_PF_SKEL)))
 			mine[n_mine++] = rules[i];
 	}
-	if (mode == SA_PF_ASCII && n_mine == 0) {
+	if (part && n_mine == 0) {
 		free(mine);
 		return NULL;
 	}

@@ -103,6 +103,9 @@ struct sa_re {
 	   0x80, no "&#") every match holds one of alits (alit_count times),
 	   or, with n_alits == 0, that the pattern cannot match there. */
 	bool agate;
+	/* with agate: alits are literals of the line's skeleton, not of
+	   the line (sa-regex.c, skeleton mode) */
+	bool askel;
 	unsigned n_alits, alit_count;
 	char **alits;
 	size_t *alit_lens;
@@ -248,6 +251,9 @@ struct sa_engine {
 	/* body rules without literals that have some for clean lines
 	   (sa_re.agate); NULL when there are none */
 	struct sa_prefilter *pf_body_ascii;
+	/* the same for rules with literals of a clean line's skeleton
+	   (sa_re.askel): it scans the skeletons of the clean lines */
+	struct sa_prefilter *pf_body_skel;
 	pcre2_code *email_re;       /* FreeMail's address pattern, with the TLDs */
 
 	struct sa_unsupported *unsupported;
@@ -305,8 +311,9 @@ enum sa_pf_mode {
 	SA_PF_ALL,      /* every rule; one without literals always runs */
 	SA_PF_MAIN,     /* the same, but agate rules are left to SA_PF_ASCII */
 	SA_PF_ASCII,    /* only the agate rules, with their clean-line literals */
+	SA_PF_SKEL,     /* only the agate rules with skeleton literals */
 };
-/* NULL when mode is SA_PF_ASCII and no rule is agate. */
+/* NULL when mode is SA_PF_ASCII or SA_PF_SKEL and no rule is its. */
 struct sa_prefilter *sa_prefilter_build(struct sa_engine *e,
 					const unsigned *rules, size_t n,
 					enum sa_pf_mode mode);

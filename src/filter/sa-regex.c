@@ -352,12 +352,17 @@ int sa_re_match(const struct sa_re *re, const char *s, size_t len, size_t start,
 #define LIT_MAX_SET_ASCII 64
 #define LIT_MAX_UNION 160
 #define LIT_MAX_UNION_ASCII 320
+/* skeleton mode: a look-alike letter repeated once or twice (SpamAssassin's
+   <post P2>) doubles a product, so its sets are larger */
+#define LIT_MAX_SET_SKEL 256
+#define LIT_MAX_UNION_SKEL 512
 #define LIT_MAX_LEN 48
 
 /* count: every match holds at least this many occurrences of the
    strings, at distinct end positions (0 means 1), as "(?:x){5}" holds
    five of x's; the prefilter skips a line with fewer. */
 #define LIT_MAX_COUNT 64
+#define SKEL_MIN_LEN 3
 
 /* A set's arrays live in the parser's scratch pool and are never
    changed once made, so a set is copied by value. */
@@ -388,8 +393,23 @@ struct lparser {
 	bool x;          /* extended mode */
 	bool fail;
 	bool ascii;
+	bool skel;       /* skeleton mode (implies ascii), see below */
 	unsigned max_set, max_union;
 };
+
+/* Skeleton mode reads the pattern as it matches the skeleton of a clean
+   line: the line with every byte but [A-Za-z0-9] taken out and letters
+   lower-cased.  A separator the obfuscation rules allow between letters
+   ([_\W]{0,3}, \W?, \s+) leaves nothing there, a look-alike class keeps
+   its letters and digits (and may leave nothing, for its '@' or '|'),
+   so "v_i.a-g r a" holds "viagra" and the letters of such a rule become
+   literals of the skeleton.  The skeleton of a match is a substring of
+   the skeleton of its line, so a line whose skeleton holds none of the
+   literals cannot match. */
+static bool skel_byte(int b)
+{
+	return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z');
+}
 
 static bool ascii_clean_byte(int b)
 {
@@ -444,6 +464,25 @@ static bool set_better(const struct litset *a, const struct litset *b)
 	return ma > mb;
 }
 
+/* Skeleton mode: the same string reached twice (a class that may leave
+   nothing, repeated) is kept once, so that products stay small. */
+static void set_dedupe(struct lparser *lp, struct litset *s)
+{
+	if (!lp->skel)
+		return;
+	unsigned k = 0;
+	for (unsigned i = 0; i < s->n; i++) {
+		bool dup = false;
+		for (unsigned j = 0; j < k && !dup; j++)
+			dup = s->len[j] == s->len[i] && memcmp(s->s[j], s->s[i], s->len[i]) == 0;
+		if (!dup) {
+			s->s[k] = s->s[i];
+			s->len[k++] = s->len[i];
+		}
+	}
+	s->n = k;
+}
+
 /* Room for n strings in s, which holds none yet. */
 static void set_alloc(struct lparser *lp, struct litset *s, unsigned n)
 {
@@ -484,9 +523,10 @@ static void info_literal(struct lparser *lp, struct linfo *li, const char *str,
 			 unsigned len)
 {
 	char tmp[LIT_MAX_LEN] = { 0 };
-	unsigned n = MIN(len, LIT_MAX_LEN);
-	for (unsigned i = 0; i < n; i++)
-		tmp[i] = ascii_lower(str[i]);
+	unsigned n = 0;
+	for (unsigned i = 0; i < len && n < LIT_MAX_LEN; i++)
+		if (!lp->skel || skel_byte((unsigned char)str[i]))
+			tmp[n++] = ascii_lower(str[i]);
 	set_single(lp, &li->exact, tmp, n);
 	li->must.ok = false;
 	li->must.n = 0;
@@ -560,6 +600,7 @@ static void seq_append(struct lparser *lp, struct linfo *acc, const struct linfo
 				memcpy(s + la, b->exact.s[j], l - la);
 				set_add(&x, s, l);
 			}
+		set_dedupe(lp, &x);
 		if (too_long) {
 			/* keep the strings as a "must" only */
 			acc->exact.ok = false;
@@ -584,6 +625,7 @@ static void alt_merge(struct lparser *lp, struct linfo *acc, const struct linfo 
 	}
 	if (acc->exact.ok && b->exact.ok && acc->exact.n + b->exact.n <= lp->max_set) {
 		acc->exact = set_union(lp, &acc->exact, &b->exact);
+		set_dedupe(lp, &acc->exact);
 	} else {
 		acc->exact.ok = false;
 		acc->exact.n = 0;
@@ -660,6 +702,74 @@ static int escape_byte(struct lparser *lp)
 	}
 }
 
+/* Skeleton mode: the ASCII bytes of a class escape into set; false for
+   one that is not handled (\p, \N, ...). */
+static bool class_escape(char e, bool *set)
+{
+	bool in[128] = { false };
+	char base = (char)(e | 0x20);
+	for (int k = 0; k < 128; k++) {
+		bool m;
+		switch (base) {
+		case 'd': m = k >= '0' && k <= '9'; break;
+		case 'w': m = skel_byte(k) || k == '_'; break;
+		case 's': m = k == ' ' || (k >= '\t' && k <= '\r'); break;
+		case 'h': m = k == ' ' || k == '\t'; break;
+		case 'v': m = k >= '\n' && k <= '\r'; break;
+		default: return false;
+		}
+		in[k] = m;
+	}
+	bool upper = e >= 'A' && e <= 'Z';
+	for (int k = 0; k < 128; k++)
+		if (in[k] != upper)
+			set[k] = true;
+	return true;
+}
+
+/* Skeleton mode: a class as it leaves a byte of the skeleton -- one of
+   its letters and digits (lower-cased), or nothing for its other
+   bytes. */
+static void skel_class(struct lparser *lp, struct linfo *li, const bool *set, bool neg)
+{
+	bool low[128] = { false };
+	bool eps = false, any = false;
+	unsigned n = 0;
+	for (int k = 0; k < 128; k++) {
+		if (set[k] == neg)
+			continue;
+		any = true;
+		if (!skel_byte(k)) {
+			eps = true;
+			continue;
+		}
+		int l = (unsigned char)ascii_lower((char)k);
+		if (!low[l]) {
+			low[l] = true;
+			n++;
+		}
+	}
+	if (!any) {
+		info_never(li);
+		return;
+	}
+	if (n > 8) {
+		info_any(li);
+		return;
+	}
+	set_alloc(lp, &li->exact, n + 1);
+	for (int k = 0; k < 128; k++)
+		if (low[k]) {
+			char ch = (char)k;
+			set_add(&li->exact, pool_strndup(lp->pool, &ch, 1), 1);
+		}
+	if (eps)
+		set_add(&li->exact, pool_strndup(lp->pool, "", 0), 0);
+	li->must.ok = false;
+	li->must.n = 0;
+	li->never = false;
+}
+
 /* A bracketed class: the set of bytes (lower-cased), as exact strings
    when it holds few. */
 static void parse_class(struct lparser *lp, struct linfo *li)
@@ -699,6 +809,11 @@ static void parse_class(struct lparser *lp, struct linfo *li)
 				return;
 			}
 			char e = *lp->p;
+			if (lp->skel && class_escape(e, set)) {
+				lp->p++;
+				prev = -1;
+				continue;
+			}
 			if (e == 'd' || e == 'D' || e == 'w' || e == 'W' || e == 's' || e == 'S' ||
 			    e == 'h' || e == 'H' || e == 'v' || e == 'V' || e == 'p' || e == 'P' ||
 			    e == 'N' || e == 'R') {
@@ -744,9 +859,10 @@ static void parse_class(struct lparser *lp, struct linfo *li)
 			} else {
 				hi = (unsigned char)d;
 			}
-			/* ASCII mode: only the range's ASCII part counts */
+			/* ASCII mode: only the range's ASCII part counts;
+			   skeleton mode counts what is left at the end */
 			int top = lp->ascii ? MIN(hi, 0x7f) : hi;
-			if (top - prev > 8)
+			if (top - prev > 8 && !lp->skel)
 				complex = true;
 			for (int k = prev; k <= hi && k < 256; k++)
 				set[k] = true;
@@ -755,6 +871,10 @@ static void parse_class(struct lparser *lp, struct linfo *li)
 		}
 		set[v] = true;
 		prev = v;
+	}
+	if (lp->skel && !complex) {
+		skel_class(lp, li, set, neg);
+		return;
 	}
 	if (neg || complex) {
 		info_any(li);
@@ -948,6 +1068,12 @@ static bool parse_atom(struct lparser *lp, struct linfo *li)
 			lp->fail = true; /* backreference: anything */
 			return false;
 		}
+		if (lp->skel && (e == 's' || e == 'W' || e == 'h' || e == 'v')) {
+			/* bytes the skeleton does not hold */
+			lp->p++;
+			info_empty(lp, li);
+			return true;
+		}
 		int v = escape_byte(lp);
 		if (v == -2) {
 			info_any(li);
@@ -972,6 +1098,44 @@ static bool parse_atom(struct lparser *lp, struct linfo *li)
 		info_literal(lp, li, &c, 1);
 		return true;
 	}
+}
+
+/* Skeleton mode: x{lo,hi} of an exact x with a small hi is exact too
+   (the union of x repeated lo to hi times), and nothing repeated is
+   nothing; false when neither applies. */
+static bool skel_repeat(struct lparser *lp, struct linfo *li, unsigned lo, unsigned hi)
+{
+	if (!li->exact.ok)
+		return false;
+	bool empty = true;
+	for (unsigned i = 0; i < li->exact.n && empty; i++)
+		empty = li->exact.len[i] == 0;
+	if (empty)
+		return true;
+	if (hi > 3)
+		return false;
+	struct linfo x = *li, acc;
+	struct litset all;
+	info_empty(lp, &acc);
+	set_alloc(lp, &all, lp->max_set);
+	for (unsigned k = 0; k <= hi; k++) {
+		if (k >= lo) {
+			if (all.n + acc.exact.n > lp->max_set)
+				return false;
+			for (unsigned i = 0; i < acc.exact.n; i++)
+				set_add(&all, acc.exact.s[i], acc.exact.len[i]);
+			set_dedupe(lp, &all);
+		}
+		if (k < hi) {
+			seq_append(lp, &acc, &x);
+			if (!acc.exact.ok)
+				return false;
+		}
+	}
+	li->exact = all;
+	li->must.ok = false;
+	li->must.n = 0;
+	return true;
 }
 
 /* A quantifier after an atom: adjusts li. */
@@ -1042,6 +1206,8 @@ static void parse_quant(struct lparser *lp, struct linfo *li, struct litset *hea
 				info_empty(lp, li);
 			continue;
 		}
+		if (lp->skel && skel_repeat(lp, li, lo, hi))
+			continue;
 		if (lo == 0) {
 			if (hi == 1 && li->exact.ok && li->exact.n < lp->max_set) {
 				struct litset empty;
@@ -1181,15 +1347,21 @@ static void parse_alt(struct lparser *lp, struct linfo *out)
 /* The literals of one reading of the pattern: false when there are
    none worth a prefilter entry; *never_r in ASCII mode when it cannot
    match a clean line at all. */
-static bool extract(struct pool *pool, const char *pat, bool ascii, char ***lits_r,
+enum lit_mode { LIT_PLAIN, LIT_ASCII, LIT_SKEL };
+
+static bool extract(struct pool *pool, const char *pat, enum lit_mode mode, char ***lits_r,
 		    size_t **lens_r, unsigned *n_r, unsigned *count_r, bool *never_r)
 {
+	bool ascii = mode != LIT_PLAIN;
 	/* the sets made on the way go to a scratch pool; the answer is
 	   copied to the caller's */
 	struct pool *scratch = pool_create("sa-literals", 16384);
 	struct lparser lp = { .pool = scratch, .p = pat, .end = pat + strlen(pat), .ascii = ascii,
-			      .max_set = ascii ? LIT_MAX_SET_ASCII : LIT_MAX_SET,
-			      .max_union = ascii ? LIT_MAX_UNION_ASCII : LIT_MAX_UNION };
+			      .skel = mode == LIT_SKEL,
+			      .max_set = mode == LIT_SKEL ? LIT_MAX_SET_SKEL :
+					 ascii ? LIT_MAX_SET_ASCII : LIT_MAX_SET,
+			      .max_union = mode == LIT_SKEL ? LIT_MAX_UNION_SKEL :
+					   ascii ? LIT_MAX_UNION_ASCII : LIT_MAX_UNION };
 	struct linfo root;
 	bool found = false;
 
@@ -1204,7 +1376,9 @@ static bool extract(struct pool *pool, const char *pat, bool ascii, char ***lits
 		*never_r = true;
 	} else {
 		struct litset m = best_must(&root);
-		if (m.ok && m.n > 0 && set_minlen(&m) >= 2) {
+		/* a skeleton has fewer distinct short strings to tell
+		   lines apart */
+		if (m.ok && m.n > 0 && set_minlen(&m) >= (mode == LIT_SKEL ? SKEL_MIN_LEN : 2u)) {
 			*lits_r = pool_alloc(pool, sizeof(char *) * m.n);
 			*lens_r = pool_alloc(pool, sizeof(size_t) * m.n);
 			for (unsigned i = 0; i < m.n; i++) {
@@ -1231,11 +1405,16 @@ void sa_re_literals(struct pool *pool, const char *pat, bool icase,
 	re->n_alits = 0;
 	re->alit_count = 1;
 	re->agate = false;
-	if (extract(pool, pat, false, &re->lits, &re->lit_lens, &re->n_lits, &re->lit_count,
+	re->askel = false;
+	if (extract(pool, pat, LIT_PLAIN, &re->lits, &re->lit_lens, &re->n_lits, &re->lit_count,
 		    &never))
 		return;
-	/* no literal for every line: perhaps for the clean ones */
-	if (extract(pool, pat, true, &re->alits, &re->alit_lens, &re->n_alits, &re->alit_count,
-		    &never) || never)
+	/* no literal for every line: perhaps for the clean ones, or for
+	   their skeletons */
+	if (extract(pool, pat, LIT_ASCII, &re->alits, &re->alit_lens, &re->n_alits,
+		    &re->alit_count, &never) || never)
 		re->agate = true;
+	else if (extract(pool, pat, LIT_SKEL, &re->alits, &re->alit_lens, &re->n_alits,
+			 &re->alit_count, &never))
+		re->agate = re->askel = true;
 }

@@ -135,6 +135,34 @@ static void run_lines(struct sa_scan *s, const struct sa_rule *r, const char *co
 		record(s, r, hits);
 }
 
+/* The skeleton prefilter over the clean body lines (the others are
+   marked in skip): each line's letters and digits, the text the
+   skeleton literals were read for (sa-regex.c; the prefilter ignores
+   case). */
+static void scan_skeletons(const struct sa_prefilter *pf, struct pool *pool,
+			   const struct sa_msg *m, const uint8_t *skip, uint8_t *cand,
+			   struct sa_pf_lines *pl)
+{
+	const char **sk = pool_alloc_nz(pool, sizeof(char *) * (m->n_body + 1));
+	size_t *sl = pool_alloc(pool, sizeof(size_t) * (m->n_body + 1));
+	for (size_t l = 0; l < m->n_body; l++) {
+		sk[l] = "";
+		if (skip[l])
+			continue;
+		const unsigned char *t = (const unsigned char *)m->body_lines[l];
+		char *o = pool_alloc_nz(pool, m->body_lens[l] + 1);
+		size_t k = 0;
+		for (size_t i = 0; i < m->body_lens[l]; i++) {
+			unsigned char c = t[i] | 0x20;
+			if ((c >= 'a' && c <= 'z') || (t[i] >= '0' && t[i] <= '9'))
+				o[k++] = (char)t[i];
+		}
+		sk[l] = o;
+		sl[l] = k;
+	}
+	sa_prefilter_scan_lines(pf, pool, sk, sl, m->n_body, skip, cand, pl);
+}
+
 /* The lines that are not clean (a byte >= 0x80 or "&#"), where the
    ASCII prefilter's rules run without a literal. */
 struct dirty_lines {
@@ -405,7 +433,7 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 		sa_msg_body(m);
 		sa_prefilter_scan_lines(e->pf_body, pool, m->body_lines, m->body_lens, m->n_body,
 					NULL, cand, &pl);
-		if (e->pf_body_ascii != NULL) {
+		if (e->pf_body_ascii != NULL || e->pf_body_skel != NULL) {
 			uint8_t *dirty = pool_alloc(pool, m->n_body + 1);
 			uint32_t *dline = pool_alloc_nz(pool, sizeof(uint32_t) * (m->n_body + 1));
 			for (size_t l = 0; l < m->n_body; l++) {
@@ -419,10 +447,17 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 				}
 			}
 			dl.line = dline;
-			sa_prefilter_scan_lines(e->pf_body_ascii, pool, m->body_lines, m->body_lens,
-						m->n_body, dirty, cand, &pl);
-			if (dl.n > 0)
-				sa_prefilter_mark_all(e->pf_body_ascii, cand);
+			if (e->pf_body_ascii != NULL) {
+				sa_prefilter_scan_lines(e->pf_body_ascii, pool, m->body_lines,
+							m->body_lens, m->n_body, dirty, cand, &pl);
+				if (dl.n > 0)
+					sa_prefilter_mark_all(e->pf_body_ascii, cand);
+			}
+			if (e->pf_body_skel != NULL) {
+				scan_skeletons(e->pf_body_skel, pool, m, dirty, cand, &pl);
+				if (dl.n > 0)
+					sa_prefilter_mark_all(e->pf_body_skel, cand);
+			}
 		}
 		for (size_t i = 0; i < e->n_run[SA_T_BODY]; i++) {
 			const struct sa_rule *rule = e->rules[e->run[SA_T_BODY][i]];
@@ -430,7 +465,7 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 				continue;
 			DEFER(rule);
 			TIMED(rule, run_some_lines(&s, rule, m->body_lines, m->body_lens, m->n_body, &pl,
-						   e->pf_body_ascii != NULL ? &dl : NULL,
+						   dl.line != NULL ? &dl : NULL,
 						   (rule->tflags & SA_TF_NOSUBJECT) != 0));
 		}
 	}
@@ -537,7 +572,7 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 			else
 				TIMED(rule, run_some_lines(&s, rule, m->body_lines, m->body_lens,
 							   m->n_body, &pl,
-							   e->pf_body_ascii != NULL ? &dl : NULL,
+							   dl.line != NULL ? &dl : NULL,
 							   (rule->tflags & SA_TF_NOSUBJECT) != 0));
 		}
 		n_deferred = more ? keep : 0;

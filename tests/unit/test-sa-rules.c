@@ -484,6 +484,110 @@ static void ascii_literals(void **state)
 	assert_null(hit(r, "A_ENTITY"));
 }
 
+/* Whether re's skeleton literals hold s. */
+static bool has_alit(const struct sa_re *re, const char *s)
+{
+	for (unsigned i = 0; i < re->n_alits; i++)
+		if (re->alit_lens[i] == strlen(s) && memcmp(re->alits[i], s, re->alit_lens[i]) == 0)
+			return true;
+	return false;
+}
+
+static void skeleton_literals(void **state)
+{
+	struct t *t = *state;
+	static const struct {
+		const char *pat;
+		bool askel;
+		unsigned n_alits;
+		const char *has, *hasnt;
+	} cases[] = {
+		/* a drug name with separators and look-alikes: each letter
+		   class keeps its letters and digits, '@' and '|' leave
+		   nothing (3 x 1 x 1 x 4 x 2 x 1 strings) */
+		{ "(?:\\b|\\s)[_\\W]{0,3}[a4@][_\\W]{0,3}m[_\\W]{0,3}b[_\\W]{0,3}[i1!|l][_\\W]{0,3}[e3][_\\W]{0,3}n",
+		  true, 24, "ambien", "ambie" },
+		{ "(?:\\b|\\s)[_\\W]{0,3}[a4@][_\\W]{0,3}m[_\\W]{0,3}b[_\\W]{0,3}[i1!|l][_\\W]{0,3}[e3][_\\W]{0,3}n",
+		  true, 24, "mben", "mbn" },
+		/* SpamAssassin's <post P2>: a letter once or twice */
+		{ "(?:[pP]){1,2}\\W?(?:[hH]){1,2}\\W?(?:[aA]){1,2}\\W?(?:[rR]){1,2}", true, 16, "pphaar", "pha" },
+		/* separators of their own: spaces, punctuation, \\s, classes
+		   of them, repeated */
+		{ "\\bp[-\\s_]?a[-\\s_]?s[-\\s_]?s[-\\s_]?w", true, 1, "passw", NULL },
+		{ "a[^\\w]{0,3}b[^\\w]*c", true, 1, "abc", NULL },
+		{ "x[\\s\\x00-\\x2f]*y[\\h\\v]+z", true, 1, "xyz", NULL },
+		/* an entity leaves its letters */
+		{ "v[_\\W]?(?:i|&iuml;)[_\\W]?a[_\\W]?g", true, 2, "viumlag", NULL },
+		/* letters a class may leave out shorten the strings below three */
+		{ "c[_\\W]?[i!|]?[_\\W]?[a@]?[_\\W]?s", false, 0, NULL, NULL },
+		/* too many letters in a class, a negated class with letters,
+		   \\w, a digit class, '.' */
+		{ "a[_\\W]?[^a-c][_\\W]?b[_\\W]?c", false, 0, NULL, NULL },
+		{ "\\b(?:[a-z]{5,}[\\s.]+){6}", false, 0, NULL, NULL },
+		{ "x\\W?\\w\\W?yz", false, 0, NULL, NULL },
+		{ "q[_\\W]?\\d[_\\W]?rs", false, 0, NULL, NULL },
+		{ "q[_\\W]?.[_\\W]?rs", false, 0, NULL, NULL },
+		/* literals of the line itself win */
+		{ "viagra[_\\W]?x", false, 0, NULL, NULL },
+	};
+	for (size_t i = 0; i < N_ELEMENTS(cases); i++) {
+		struct sa_re re;
+		const char *err = NULL;
+		if (sa_re_compile(t->pool, cases[i].pat, "i", &re, &err) < 0)
+			fail_msg("%s: %s", cases[i].pat, err);
+		if (re.askel != cases[i].askel || (re.askel && re.n_alits != cases[i].n_alits))
+			fail_msg("%s: skeleton %d with %u literals, expected %d with %u", cases[i].pat,
+				 re.askel, re.n_alits, cases[i].askel, cases[i].n_alits);
+		if (re.askel && !re.agate)
+			fail_msg("%s: skeleton literals without the clean-line gate", cases[i].pat);
+		if (cases[i].has != NULL && !has_alit(&re, cases[i].has))
+			fail_msg("%s: no literal %s", cases[i].pat, cases[i].has);
+		if (cases[i].hasnt != NULL && has_alit(&re, cases[i].hasnt))
+			fail_msg("%s: literal %s", cases[i].pat, cases[i].hasnt);
+		sa_re_free(&re);
+	}
+
+	/* scans: matches on clean lines the prefilter must let through,
+	   one on a dirty line (which runs without a literal), lines whose
+	   skeleton holds a literal but that do not match, and lines
+	   without one */
+	static const char pat[] =
+		"(?:\\b|\\s)[_\\W]{0,3}v[_\\W]{0,3}[i1!|l][_\\W]{0,3}[a4@][_\\W]{0,3}g[_\\W]{0,3}r[_\\W]{0,3}[a4@]";
+	struct sa_re re;
+	const char *err = NULL;
+	assert_int_equal(sa_re_compile(t->pool, pat, "i", &re, &err), 0);
+	assert_true(re.askel);
+	sa_re_free(&re);
+	char *rules = pool_printf(t->pool,
+		"body K_DRUG /%s/i\n"
+		"tflags K_DRUG multiple\n"
+		"meta K_DRUG_3 K_DRUG > 2\n"
+		"meta K_DRUG_4 K_DRUG > 3\n"
+		"body K_ONCE /%s/i\n", pat, pat);
+	load(t, rules);
+	static const char msg[] =
+		"Subject: nothing here\n"
+		"Content-Type: text/plain; charset=utf-8\n\n"
+		"buy v-1 a g.r@a today\n\n"
+		"a plain line, v.ag.ue graces\n\n"
+		"caf\xc3\xa9 and V_I_A_G_R_A\n\n"
+		"nothing to see\n\n"
+		"cheap   v | a   g r 4 here\n";
+	static const char *const yes[] = { "K_DRUG_3", "K_ONCE" };
+	static const char *const no[] = { "K_DRUG_4" };
+	EXPECT(scan(t, msg), yes, no);
+	static const char clean_no[] =
+		"Subject: nothing here\n\n"
+		"vagrant graves, avi agr\n\n"
+		"divagrams\n";
+	const struct sa_result *r = scan(t, clean_no);
+	assert_null(hit(r, "K_ONCE"));
+	assert_null(hit(r, "K_DRUG"));
+	static const char clean_yes[] = "Subject: x\n\nno, it is V!agra\n";
+	r = scan(t, clean_yes);
+	assert_non_null(hit(r, "K_ONCE"));
+}
+
 static void scores(void **state)
 {
 	struct t *t = *state;
@@ -1225,6 +1329,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(replace_tags_empty_delimiter, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_rule_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(ascii_literals, setup, teardown),
+		cmocka_unit_test_setup_teardown(skeleton_literals, setup, teardown),
 		cmocka_unit_test_setup_teardown(meta_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(deferred_rules, setup, teardown),
 	};
