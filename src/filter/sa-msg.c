@@ -435,6 +435,18 @@ char *sa_decode_header(struct pool *pool, const char *name, const char *v, size_
 	return (char *)buf_cstr(&out);
 }
 
+/* A header name's hash, case ignored (FNV-1a over the lower-cased
+   bytes): a rule set asks for some three hundred names per message, and
+   comparing hashes first keeps each lookup from a strcasecmp per
+   field. */
+uint32_t sa_name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = name; *p != '\0'; p++)
+		h = (h ^ (unsigned char)ascii_lower(*p)) * 16777619u;
+	return h;
+}
+
 static void hdr_add(struct pool *pool, struct sa_hdr **v, size_t *n, size_t *cap,
 		    const char *name, size_t nl, const char *raw, size_t rl)
 {
@@ -449,6 +461,7 @@ static void hdr_add(struct pool *pool, struct sa_hdr **v, size_t *n, size_t *cap
 	if (rl > SA_MAX_HEADER_VALUE)
 		rl = SA_MAX_HEADER_VALUE;
 	h->name = pool_strndup(pool, name, nl);
+	h->name_hash = sa_name_hash(h->name);
 	h->raw = pool_strndup(pool, raw, rl);
 	h->raw_len = rl;
 	h->dec = sa_decode_header(pool, h->name, raw, rl, &h->dec_len);
@@ -1484,8 +1497,9 @@ void sa_msg_rawbody(struct sa_msg *m)
 const char *sa_msg_header(struct sa_msg *m, const char *name, size_t *len_r)
 {
 	const struct sa_hdr *h = NULL;
+	uint32_t hh = sa_name_hash(name);
 	for (size_t i = 0; i < m->n_hdrs; i++)
-		if (strcasecmp(m->hdrs[i].name, name) == 0)
+		if (m->hdrs[i].name_hash == hh && strcasecmp(m->hdrs[i].name, name) == 0)
 			h = &m->hdrs[i];
 	if (h == NULL)
 		return NULL;
@@ -1518,9 +1532,10 @@ static void vl_add(struct pool *pool, struct vlist *vl, const char *s, size_t le
 static void header_values(struct sa_msg *m, const char *name, bool raw, bool unfold,
 			  struct vlist *out)
 {
+	uint32_t hh = sa_name_hash(name);
 	for (size_t i = 0; i < m->n_hdrs; i++) {
 		const struct sa_hdr *h = &m->hdrs[i];
-		if (strcasecmp(h->name, name) != 0)
+		if (h->name_hash != hh || strcasecmp(h->name, name) != 0)
 			continue;
 		if (raw) {
 			if (!unfold) {

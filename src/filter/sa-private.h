@@ -371,6 +371,8 @@ bool sa_is_tld(const struct sa_engine *e, const char *s, size_t len);
 
 struct sa_hdr {
 	const char *name;       /* as written */
+	uint32_t name_hash;     /* sa_name_hash(name): a lookup compares it
+				   before the name */
 	const char *raw;        /* raw value after the colon, line ends kept */
 	size_t raw_len;
 	const char *dec;        /* unfolded, decoded value (no line end) */
@@ -525,6 +527,8 @@ const struct sa_hval *sa_msg_get(struct sa_msg *m, const char *request);
    EnvelopeFrom) or all values joined; "" when absent, and *present_r
    (may be NULL) false. */
 const char *sa_get(struct sa_msg *m, const char *request, bool *present_r);
+/* A header name's hash, case ignored (sa_hdr.name_hash). */
+uint32_t sa_name_hash(const char *name);
 /* The last value of a header (decoded), or NULL. */
 const char *sa_msg_header(struct sa_msg *m, const char *name, size_t *len_r);
 /* Body arrays. */
