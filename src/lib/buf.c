@@ -73,11 +73,6 @@ int buf_append_str(struct buf *b, const char *s)
 	return buf_append(b, s, strlen(s));
 }
 
-int buf_append_c(struct buf *b, char c)
-{
-	return buf_append(b, &c, 1);
-}
-
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;

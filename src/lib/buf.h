@@ -37,7 +37,16 @@ int buf_reserve(struct buf *b, size_t extra);
 
 int buf_append(struct buf *b, const void *data, size_t len);
 int buf_append_str(struct buf *b, const char *s);
-int buf_append_c(struct buf *b, char c);
+/* One byte; inline, as parsers and renderers append byte by byte. */
+static inline int buf_append_c(struct buf *b, char c)
+{
+	if (b->len + 2 <= b->cap && (b->max == 0 || b->len + 1 <= b->max)) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return buf_append(b, &c, 1);
+}
 int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
