@@ -153,14 +153,16 @@ static size_t match_schemeless(const char *s, size_t len, size_t p,
 		q++;
 	/* backtrack over candidate ".TLD" ends, longest host first */
 	for (size_t hend = q; hend > p + 1; hend--) {
+		/* (?![a-zA-Z0-9-]|\.[a-zA-Z0-9]) after the TLD, checked first:
+		   only the ends of labels are worth the walk back */
+		if (hend < len && label_char((unsigned char)s[hend]))
+			continue;
 		/* the TLD is the label ending at hend, preceded by '.' */
 		size_t ts = hend;
 		while (ts > p && label_char((unsigned char)s[ts - 1]))
 			ts--;
+		/* (?<![a-zA-Z0-9-]) holds (s[ts-1] is '.') */
 		if (ts == hend || ts <= p + 1 || s[ts - 1] != '.')
-			continue;
-		/* (?<![a-zA-Z0-9-]) holds (s[ts-1] is '.'); (?![a-zA-Z0-9-]|\.[a-zA-Z0-9]) */
-		if (hend < len && label_char((unsigned char)s[hend]))
 			continue;
 		if (hend + 1 < len && s[hend] == '.' && is_alnum((unsigned char)s[hend + 1]))
 			continue;
