@@ -254,6 +254,12 @@ struct sa_engine {
 	/* the same for rules with literals of a clean line's skeleton
 	   (sa_re.askel): it scans the skeletons of the clean lines */
 	struct sa_prefilter *pf_body_skel;
+	/* per header request (hreqs), the literals of its header rules in
+	   one table, scanned once over the value; NULL for a request with
+	   fewer than SA_HEADER_PF_MIN such rules (each then looks for its
+	   own literals) */
+	struct sa_prefilter **pf_header;
+#define SA_HEADER_PF_MIN 4
 	pcre2_code *email_re;       /* FreeMail's address pattern, with the TLDs */
 
 	struct sa_unsupported *unsupported;
@@ -610,6 +616,10 @@ struct sa_scan {
 	/* per rule, when rules were deferred: 1 deferred, 2 deferred and
 	   needed, 3 a meta walked (sa-scan.c) */
 	uint8_t *need;
+	/* per rule, the header rules a header table (sa_engine.pf_header)
+	   lets through; per header request, whether its table has run */
+	uint8_t *cand;
+	uint8_t *hscanned;
 	/* caches for evals */
 	void *cache[16];
 };

@@ -92,7 +92,19 @@ static void run_header(struct sa_scan *s, const struct sa_rule *r, const struct 
 	}
 	const char *text = v->n > 0 ? v->joined : (r->if_unset != NULL ? r->if_unset : "");
 	size_t len = v->n > 0 ? v->joined_len : strlen(text);
-	if (v->n > 0 && r->re.n_lits > 0 && r->re.n_lits <= HEADER_LITS_MAX) {
+	const struct sa_prefilter *pf = s->e->pf_header != NULL ? s->e->pf_header[r->hslot] : NULL;
+	if (v->n > 0 && r->re.n_lits > 0 && pf != NULL) {
+		/* the request's table marks its rules in one scan */
+		if (!s->hscanned[r->hslot]) {
+			sa_prefilter_scan(pf, text, len, s->cand);
+			s->hscanned[r->hslot] = 1;
+		}
+		if (!s->cand[r->idx]) {
+			if (r->neg)
+				record(s, r, 1);
+			return;
+		}
+	} else if (v->n > 0 && r->re.n_lits > 0 && r->re.n_lits <= HEADER_LITS_MAX) {
 		if (low[r->hslot] == NULL) {
 			char *l = pool_alloc_nz(s->pool, len + 1);
 			for (size_t i = 0; i < len; i++)
@@ -389,6 +401,8 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 	if (with_stats)
 		s.usec = pool_alloc(pool, sizeof(double) * (e->n_rules + 1));
 	uint8_t *cand = pool_alloc(pool, e->n_rules + 1);
+	s.cand = cand;
+	s.hscanned = pool_alloc(pool, e->n_hreqs + 1);
 	uint8_t *ran = with_stats ? pool_alloc(pool, e->n_rules + 1) : NULL;
 	s.m = sa_msg_parse(pool, e, msg, len, info);
 	struct sa_msg *m = s.m;

@@ -588,6 +588,46 @@ static void skeleton_literals(void **state)
 	assert_non_null(hit(r, "K_ONCE"));
 }
 
+/* Header rules with literals on one header share a table: hits, misses
+   and negations must come out as each rule's own regex says. */
+static void header_tables(void **state)
+{
+	struct t *t = *state;
+	load(t, "header H_CHEAP Subject =~ /cheap/i\n"
+		"header H_PILLS Subject =~ /\\bpills?\\b/i\n"
+		"header H_NOT_HELLO Subject !~ /hello/i\n"
+		"header H_NOT_CHEAP Subject !~ /cheap/i\n"
+		"header H_LIT_NO_MATCH Subject =~ /cheap\\s+watches/i\n"
+		"header H_MANY Subject =~ /(?:alpha|bravo|charlie|delta|echo|foxtrot|golf|hotel|india|juliet)-now/i\n"
+		"header H_COUNT Subject =~ /pill/i\n"
+		"tflags H_COUNT multiple\n"
+		"meta H_COUNT_2 H_COUNT > 1\n"
+		"header H_FROM From =~ /cheap/i\n");
+	/* the rules on Subject got a table, the single one on From not */
+	size_t with = 0, without = 0;
+	for (size_t i = 0; i < t->e->n_hreqs; i++) {
+		if (t->e->pf_header[i] != NULL)
+			with++;
+		else
+			without++;
+	}
+	assert_int_equal(with, 1);
+	assert_true(without >= 1);
+	static const char msg[] =
+		"From: someone@example.com\n"
+		"Subject: CHEAP Pills, more pills and Golf-now\n\n"
+		"body\n";
+	static const char *const yes[] = { "H_CHEAP", "H_PILLS", "H_NOT_HELLO", "H_MANY", "H_COUNT_2" };
+	static const char *const no[] = { "H_NOT_CHEAP", "H_LIT_NO_MATCH", "H_FROM" };
+	EXPECT(scan(t, msg), yes, no);
+	/* nothing on Subject: the table lets no rule through and the
+	   negations hold */
+	static const char plain[] = "From: cheap@example.com\nSubject: hello there\n\nbody\n";
+	static const char *const yes2[] = { "H_NOT_CHEAP", "H_FROM" };
+	static const char *const no2[] = { "H_CHEAP", "H_PILLS", "H_NOT_HELLO", "H_MANY", "H_COUNT_2" };
+	EXPECT(scan(t, plain), yes2, no2);
+}
+
 static void scores(void **state)
 {
 	struct t *t = *state;
@@ -1330,6 +1370,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(full_rule_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(ascii_literals, setup, teardown),
 		cmocka_unit_test_setup_teardown(skeleton_literals, setup, teardown),
+		cmocka_unit_test_setup_teardown(header_tables, setup, teardown),
 		cmocka_unit_test_setup_teardown(meta_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(deferred_rules, setup, teardown),
 	};
