@@ -268,6 +268,7 @@ static char *decode_entities(struct pool *pool, const char *s, size_t len,
  * SpamAssassin's handlers (HTML.pm)
  */
 
+/* in strcmp order (is_element() searches it) */
 static const char *const elements[] = {
 	"a", "abbr", "acronym", "address", "applet", "area", "b", "base", "basefont",
 	"bdo", "big", "blockquote", "body", "br", "button", "caption", "center", "cite",
@@ -289,9 +290,15 @@ static bool in_list(const char *const *l, size_t n, const char *s)
 	return false;
 }
 
+static int cmp_name(const void *k, const void *e)
+{
+	return strcmp(k, *(const char *const *)e);
+}
+
+/* elements[] is in strcmp order: every tag of a message is looked up */
 static bool is_element(const char *t)
 {
-	return in_list(elements, N_ELEMENTS(elements), t);
+	return bsearch(t, elements, N_ELEMENTS(elements), sizeof(elements[0]), cmp_name) != NULL;
 }
 
 static bool is_trick(const char *t)

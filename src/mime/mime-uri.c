@@ -91,6 +91,10 @@ static size_t scheme_run(const char *s, size_t len, size_t p, size_t max,
 static size_t match_known_scheme(const char *s, size_t len, size_t p)
 {
 	size_t q = p;
+	/* every word start comes here: the first letter rules out most */
+	char c0 = (char)(s[p] | 0x20);
+	if (c0 != 'h' && c0 != 'f' && c0 != 'w')
+		return 0;
 	if (len - p >= 7 && strncasecmp(s + p, "http://", 7) == 0)
 		q = p + 7;
 	else if (len - p >= 8 && strncasecmp(s + p, "https://", 8) == 0)
@@ -125,7 +129,7 @@ static bool not_email_or_at(unsigned char c)
 
 static size_t match_mail(const char *s, size_t len, size_t p)
 {
-	if (len - p >= 7 && strncasecmp(s + p, "mailto:", 7) == 0) {
+	if ((s[p] | 0x20) == 'm' && len - p >= 7 && strncasecmp(s + p, "mailto:", 7) == 0) {
 		size_t r = scheme_run(s, len, p + 7, URI_MAX_SCHEME_RUN, end_delim_email);
 		if (r > 0)
 			return 7 + r;
