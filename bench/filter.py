@@ -23,7 +23,8 @@ positive, a spam at or over 5 is caught.  For rspamd, its own actions
 
     /usr/bin/python3 bench/filter.py [--limit N] [--spamd-every 10] [--ombu-passes 3] [--chunks 6]
 
-Writes bench/results/filter.txt and prints the same."""
+Prints the figures and adds them, with the date and the commit, at the
+top of bench/results/filter.txt (earlier runs stay below)."""
 
 import argparse
 import glob
@@ -44,6 +45,18 @@ from sa_common import Spamd, corpus_files, free_port, read_message, wait_port  #
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OMBU = os.path.join(ROOT, "build", "ombu")
 TAG = 5.0
+
+
+def commit():
+    """The checked-out commit, "-dirty" when the tree has changes."""
+    try:
+        h = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return h + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def children_cpu():
@@ -260,6 +273,7 @@ def main():
     ap.add_argument("--chunks", type=int, default=6,
                     help="ombu and rspamd take turns on this many chunks of the corpus")
     a = ap.parse_args()
+    started = time.time()
     tmp = tempfile.mkdtemp(prefix="ombu-bench-filter-")
     os.chmod(tmp, 0o755)
     lines = []
@@ -355,9 +369,19 @@ def main():
                                        lambda x: x not in ("no action", "greylist"))
             say("  rspamd        false positives %d/%d ham (%.2f %%), spam caught %d/%d (%.1f %%)  [own rules, own actions]"
                 % (fp, nh, 100.0 * fp / max(nh, 1), tp, ns, 100.0 * tp / max(ns, 1)))
-        os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-        with open(os.path.join(ROOT, "bench", "results", "filter.txt"), "w") as f:
-            f.write("\n".join(lines) + "\n")
+        # the newest run first, above the earlier ones (the history the
+        # bench README cites)
+        path = os.path.join(ROOT, "bench", "results", "filter.txt")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            with open(path) as f:
+                before = f.read()
+        except FileNotFoundError:
+            before = ""
+        head = "# bench/filter.py %s, %s UTC, commit %s" % (
+            " ".join(sys.argv[1:]), time.strftime("%Y-%m-%d %H:%M", time.gmtime(started)), commit())
+        with open(path, "w") as f:
+            f.write(head + "\n" + "\n".join(lines) + "\n" + ("\n" + before if before else ""))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
