@@ -696,8 +696,14 @@ static int escape_byte(struct lparser *lp)
 			return (ascii_upper(*lp->p++) ^ 0x40) & 0xff;
 		return -2;
 	default:
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '1' && c <= '9'))
-			return -2; /* class, backreference, assertion... */
+		if (c >= '1' && c <= '9') {
+			/* a backreference or an octal byte, all its digits */
+			while (lp->p < lp->end && *lp->p >= '0' && *lp->p <= '9')
+				lp->p++;
+			return -2;
+		}
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+			return -2; /* class, assertion... */
 		return (unsigned char)c;
 	}
 }
@@ -770,6 +776,23 @@ static void skel_class(struct lparser *lp, struct linfo *li, const bool *set, bo
 	li->never = false;
 }
 
+/* At "[:", "[=" or "[.": the end of the POSIX class it starts, or NULL
+   when it is not one (PCRE2's check_posix_syntax(): a ']' before the
+   terminator makes the '[' an ordinary byte). */
+static const char *posix_class_end(const char *p, const char *end)
+{
+	char t = p[1];
+	for (const char *q = p + 2; q < end; q++) {
+		if (q[0] == '\\' && q + 1 < end && (q[1] == ']' || q[1] == '\\'))
+			q++;
+		else if ((q[0] == '[' && q + 1 < end && q[1] == t) || q[0] == ']')
+			return NULL;
+		else if (q[0] == t && q + 1 < end && q[1] == ']')
+			return q + 2;
+	}
+	return NULL;
+}
+
 /* A bracketed class: the set of bytes (lower-cased), as exact strings
    when it holds few. */
 static void parse_class(struct lparser *lp, struct linfo *li)
@@ -791,17 +814,17 @@ static void parse_class(struct lparser *lp, struct linfo *li)
 		}
 		first = false;
 		if (c == '[' && lp->p + 1 < lp->end && (lp->p[1] == ':' || lp->p[1] == '=' || lp->p[1] == '.')) {
-			const char *e = strstr(lp->p + 2, ":]");
-			if (e == NULL || e >= lp->end) {
-				lp->fail = true;
-				return;
+			const char *e = posix_class_end(lp->p, lp->end);
+			if (e != NULL) {
+				lp->p = e;
+				complex = true;
+				prev = -1;
+				continue;
 			}
-			lp->p = e + 2;
-			complex = true;
-			prev = -1;
-			continue;
+			/* not one: a '[' like any other */
 		}
 		int v;
+		bool esc = c == '\\';
 		lp->p++;
 		if (c == '\\') {
 			if (lp->p >= lp->end) {
@@ -809,6 +832,20 @@ static void parse_class(struct lparser *lp, struct linfo *li)
 				return;
 			}
 			char e = *lp->p;
+			if (e == 'Q' || e == 'E') {
+				/* \Q...\E: its bytes as written; a lone \E is ignored */
+				lp->p++;
+				if (e == 'E')
+					continue;
+				while (lp->p < lp->end &&
+				       !(lp->p[0] == '\\' && lp->p + 1 < lp->end && lp->p[1] == 'E')) {
+					prev = (unsigned char)*lp->p++;
+					set[prev] = true;
+				}
+				if (lp->p < lp->end)
+					lp->p += 2;
+				continue;
+			}
 			if (lp->skel && class_escape(e, set)) {
 				lp->p++;
 				prev = -1;
@@ -845,7 +882,8 @@ static void parse_class(struct lparser *lp, struct linfo *li)
 		} else {
 			v = (unsigned char)c;
 		}
-		if (v == '-' && prev >= 0 && lp->p < lp->end && *lp->p != ']') {
+		/* a range (not for an escaped \-) */
+		if (v == '-' && !esc && prev >= 0 && lp->p < lp->end && *lp->p != ']') {
 			/* a range */
 			int hi;
 			char d = *lp->p++;
@@ -910,26 +948,52 @@ static void parse_class(struct lparser *lp, struct linfo *li)
 	li->never = false;
 }
 
-static void skip_x_space(struct lparser *lp)
+/* What PCRE2 passes over between atoms, so that a quantifier after it
+   still applies to the atom before: white space and # comments in
+   extended mode (0x85 is white space there too), (?#...) comments, an
+   empty \Q\E and a lone \E. */
+static void skip_ignored(struct lparser *lp)
 {
-	while (lp->x && lp->p < lp->end) {
+	while (lp->p < lp->end) {
 		char c = *lp->p;
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+		size_t left = (size_t)(lp->end - lp->p);
+		if (lp->x && (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+			      c == '\v' || (unsigned char)c == 0x85)) {
 			lp->p++;
-		} else if (c == '#') {
+		} else if (lp->x && c == '#') {
 			while (lp->p < lp->end && *lp->p != '\n')
 				lp->p++;
+		} else if (left >= 3 && memcmp(lp->p, "(?#", 3) == 0) {
+			while (lp->p < lp->end && *lp->p != ')')
+				lp->p++;
+			if (lp->p < lp->end)
+				lp->p++;
+		} else if (left >= 4 && memcmp(lp->p, "\\Q\\E", 4) == 0) {
+			lp->p += 4;
+		} else if (left >= 2 && memcmp(lp->p, "\\E", 2) == 0) {
+			lp->p += 2;
 		} else {
 			break;
 		}
 	}
 }
 
+/* Whether a quantifier follows (after what PCRE2 ignores). */
+static bool quant_follows(struct lparser *lp)
+{
+	skip_ignored(lp);
+	if (lp->p >= lp->end)
+		return false;
+	char c = *lp->p;
+	return c == '*' || c == '+' || c == '?' ||
+	       (c == '{' && lp->p + 1 < lp->end && ((lp->p[1] >= '0' && lp->p[1] <= '9') || lp->p[1] == ','));
+}
+
 /* One atom: literal, class, group, escape.  Returns false at the end of
    a branch ('|', ')' or end). */
 static bool parse_atom(struct lparser *lp, struct linfo *li)
 {
-	skip_x_space(lp);
+	skip_ignored(lp);
 	if (lp->p >= lp->end || *lp->p == '|' || *lp->p == ')')
 		return false;
 	char c = *lp->p++;
@@ -964,25 +1028,25 @@ static bool parse_atom(struct lparser *lp, struct linfo *li)
 				lp->p += 2;
 				zero = true;
 			} else if (k == '<' || k == 'P' || k == '\'') {
-				/* named group */
+				/* named group: (?<n>...), (?'n'...), (?P<n>...) */
 				if (k == 'P')
 					lp->p++;
-				char close = (*lp->p == '\'') ? '\'' : '>';
-				if (*lp->p == '=' ) { /* (?P=name) backreference */
+				if (lp->p >= lp->end || (*lp->p != '<' && *lp->p != '\'')) {
+					/* (?P=n) backreference, (?P>n) call */
 					lp->fail = true;
 					return false;
 				}
+				char close = *lp->p == '\'' ? '\'' : '>';
+				lp->p++;
 				while (lp->p < lp->end && *lp->p != close)
 					lp->p++;
 				if (lp->p < lp->end)
 					lp->p++;
-			} else if (k == '#') {
-				while (lp->p < lp->end && *lp->p != ')')
-					lp->p++;
-				if (lp->p < lp->end)
-					lp->p++;
-				info_empty(lp, li);
-				return true;
+			} else if (k == '&' || k == 'R' || (k >= '0' && k <= '9') ||
+				   ((k == '+' || k == '-') && lp->p + 1 < lp->end &&
+				    lp->p[1] >= '0' && lp->p[1] <= '9')) {
+				lp->fail = true; /* recursion, subroutine call */
+				return false;
 			} else {
 				/* flags: (?imsx-imsx) or (?imsx-imsx:...) */
 				bool on = true, x = lp->x;
@@ -994,7 +1058,8 @@ static bool parse_atom(struct lparser *lp, struct linfo *li)
 						x = on;
 					else if (f == '^')
 						x = false;
-					else if (!((f >= 'a' && f <= 'z') || (f >= 'A' && f <= 'Z'))) {
+					else if (strchr("imnsJU", f) == NULL) {
+						/* (?C) callouts and what else is not an option */
 						lp->fail = true;
 						return false;
 					}
@@ -1041,9 +1106,15 @@ static bool parse_atom(struct lparser *lp, struct linfo *li)
 			const char *q = lp->p;
 			while (lp->p < lp->end && !(lp->p[0] == '\\' && lp->p + 1 < lp->end && lp->p[1] == 'E'))
 				lp->p++;
-			info_literal(lp, li, q, (unsigned)(lp->p - q));
+			unsigned n = (unsigned)(lp->p - q);
 			if (lp->p < lp->end)
 				lp->p += 2;
+			/* a quantifier after it applies to its last byte only (an
+			   empty one is skipped as ignored text) */
+			if (n >= 2 && quant_follows(lp))
+				info_any(li);
+			else
+				info_literal(lp, li, q, n);
 			return true;
 		}
 		if (e == 'b' || e == 'B' || e == 'A' || e == 'z' || e == 'Z' || e == 'G' || e == 'K') {
@@ -1147,7 +1218,7 @@ static void parse_quant(struct lparser *lp, struct linfo *li, struct litset *hea
 	head_r->ok = false;
 	head_r->n = 0;
 	for (;;) {
-		skip_x_space(lp);
+		skip_ignored(lp);
 		if (lp->p >= lp->end)
 			return;
 		char c = *lp->p;

@@ -628,6 +628,88 @@ static void header_tables(void **state)
 	EXPECT(scan(t, plain), yes2, no2);
 }
 
+/* Occurrences of any of lits in text (every end position counts). */
+static unsigned lit_hits(char *const *lits, const size_t *lens, unsigned n, const char *text,
+			 size_t len)
+{
+	unsigned hits = 0;
+	for (size_t i = 0; i < len; i++)
+		for (unsigned k = 0; k < n; k++)
+			if (lens[k] <= i + 1 && memcmp(text + i + 1 - lens[k], lits[k], lens[k]) == 0)
+				hits++;
+	return hits;
+}
+
+/* Patterns with a line they match: the literals the extractor gives
+   must occur in it (in its skeleton, for skeleton literals), as often
+   as it says.  The cases are constructs the extractor once misread. */
+static void literal_soundness(void **state)
+{
+	struct t *t = *state;
+	static const struct {
+		const char *pat, *mods, *line;
+	} cases[] = {
+		/* an escaped hyphen in a class is a hyphen, not a range */
+		{ "v[_\\W]?i[_\\W]?[a\\-c][_\\W]?g[_\\W]?r[_\\W]?a", "i", "v-i---g-r-a" },
+		{ "zz[x\\-z]qq", "", "zz-qq" },
+		/* a quantifier after a comment, an empty \\Q\\E or a lone \\E
+		   applies to the atom before it */
+		{ "v[_\\W]?i[_\\W]?a(?#x)?[_\\W]?g[_\\W]?r[_\\W]?a", "", "v-i-g-r-a" },
+		{ "v[_\\W]?i\\Q\\E?[_\\W]?g[_\\W]?r[_\\W]?a", "", "v-g-r-a" },
+		{ "qwer\\E?tyu", "", "qwetyu" },
+		/* after \\Q...\\E, to its last byte only */
+		{ "v[_\\W]?\\Qia\\E?[_\\W]?g[_\\W]?r[_\\W]?a", "", "v-i-g-r-a" },
+		{ "\\QB;\\E{1,}+b", "", "B;;b" },
+		/* \\11 is one escape (a tab here), not \\1 and '1' */
+		{ "abc\\11defg", "", "abc\tdefg" },
+		/* named groups and subroutine calls */
+		{ "(?'n'hello)", "", "hello" },
+		{ "(?<n>[xy]zz)q(?P>n)", "", "xzzqyzz" },
+		{ "(?<n>[xy]zz)q(?&n)", "", "xzzqyzz" },
+		{ "(ab[xy]zz)q(?1)", "", "abxzzqabyzz" },
+		/* "[:" that does not start a POSIX class, \\Q...\\E in a class */
+		{ "[[:x]|yy:]]qqqq", "", "x" },
+		{ "[\\Q]x\\E]yz", "", "xyz" },
+		{ "[a\\Q\\E-c]qq", "", "bqq" },
+		/* 0x85 is white space in extended mode */
+		{ "a\x85" "bcd", "x", "abcd" },
+	};
+	for (size_t i = 0; i < N_ELEMENTS(cases); i++) {
+		struct sa_re re;
+		const char *err = NULL;
+		if (sa_re_compile(t->pool, cases[i].pat, cases[i].mods, &re, &err) < 0)
+			fail_msg("%s: %s", cases[i].pat, err);
+		const char *line = cases[i].line;
+		size_t len = strlen(line), ov[2];
+		if (!sa_re_match(&re, line, len, 0, ov))
+			fail_msg("%s does not match %s", cases[i].pat, line);
+		char *low = pool_strdup(t->pool, line), *skel = pool_strdup(t->pool, "");
+		size_t sl = 0;
+		skel = pool_alloc(t->pool, len + 1);
+		for (size_t k = 0; k < len; k++) {
+			low[k] = ascii_lower(line[k]);
+			if ((low[k] >= 'a' && low[k] <= 'z') || (low[k] >= '0' && low[k] <= '9'))
+				skel[sl++] = low[k];
+		}
+		if (re.n_lits > 0) {
+			if (lit_hits(re.lits, re.lit_lens, re.n_lits, low, len) < re.lit_count)
+				fail_msg("%s: %s holds fewer than %u of its %u literals (%s...)",
+					 cases[i].pat, line, re.lit_count, re.n_lits, re.lits[0]);
+		} else if (re.agate) {
+			/* every line here is clean */
+			if (re.n_alits == 0)
+				fail_msg("%s: said not to match the clean line %s", cases[i].pat, line);
+			const char *text = re.askel ? skel : low;
+			size_t tl = re.askel ? sl : len;
+			if (lit_hits(re.alits, re.alit_lens, re.n_alits, text, tl) < re.alit_count)
+				fail_msg("%s: %s holds fewer than %u of its %u %s literals (%s...)",
+					 cases[i].pat, text, re.alit_count, re.n_alits,
+					 re.askel ? "skeleton" : "clean-line", re.alits[0]);
+		}
+		sa_re_free(&re);
+	}
+}
+
 static void scores(void **state)
 {
 	struct t *t = *state;
@@ -1371,6 +1453,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ascii_literals, setup, teardown),
 		cmocka_unit_test_setup_teardown(skeleton_literals, setup, teardown),
 		cmocka_unit_test_setup_teardown(header_tables, setup, teardown),
+		cmocka_unit_test_setup_teardown(literal_soundness, setup, teardown),
 		cmocka_unit_test_setup_teardown(meta_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(deferred_rules, setup, teardown),
 	};
