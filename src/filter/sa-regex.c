@@ -418,17 +418,20 @@ static bool ascii_clean_byte(int b)
 
 /* After a literal '&' (lp->p just past it): whether a '#' that must
    occur follows, making "&#", which a clean line does not hold. */
+static void skip_ignored(struct lparser *lp);
+
 static bool amp_hash_follows(const struct lparser *lp)
 {
-	const char *q = lp->p;
-	if (q < lp->end && *q == '#' && !lp->x)
-		q++;
-	else if (q + 1 < lp->end && q[0] == '\\' && q[1] == '#')
-		q += 2;
+	struct lparser t = *lp;
+	if (t.p < t.end && *t.p == '#' && !t.x)
+		t.p++;
+	else if (t.p + 1 < t.end && t.p[0] == '\\' && t.p[1] == '#')
+		t.p += 2;
 	else
 		return false;
-	/* not #?, #*, #{0,...} */
-	return q >= lp->end || (*q != '?' && *q != '*' && *q != '{');
+	/* not #?, #*, #{0,...}, also with ignored text between */
+	skip_ignored(&t);
+	return t.p >= t.end || (*t.p != '?' && *t.p != '*' && *t.p != '{');
 }
 
 static unsigned set_count(const struct litset *s)
@@ -801,9 +804,17 @@ static void parse_class(struct lparser *lp, struct linfo *li)
 	bool neg = false, complex = false;
 	int prev = -1;
 
-	if (lp->p < lp->end && *lp->p == '^') {
-		neg = true;
-		lp->p++;
+	/* \Q or \E where PCRE2 still looks for '^' or a first ']': not
+	   worth reading */
+	for (int k = 0; k < 2; k++) {
+		if (lp->p + 1 < lp->end && lp->p[0] == '\\' && (lp->p[1] == 'Q' || lp->p[1] == 'E')) {
+			lp->fail = true;
+			return;
+		}
+		if (k == 0 && lp->p < lp->end && *lp->p == '^') {
+			neg = true;
+			lp->p++;
+		}
 	}
 	bool first = true;
 	while (lp->p < lp->end) {
@@ -887,6 +898,11 @@ static void parse_class(struct lparser *lp, struct linfo *li)
 			/* a range */
 			int hi;
 			char d = *lp->p++;
+			if (d == '\\' && lp->p < lp->end && (*lp->p == 'Q' || *lp->p == 'E')) {
+				/* a range up to a quoted byte: not worth reading */
+				lp->fail = true;
+				return;
+			}
 			if (d == '\\') {
 				hi = escape_byte(lp);
 				if (hi < 0) {
@@ -1054,7 +1070,11 @@ static bool parse_atom(struct lparser *lp, struct linfo *li)
 					char f = *lp->p++;
 					if (f == '-')
 						on = false;
-					else if (f == 'x')
+					else if (f == 'x' && lp->p < lp->end && *lp->p == 'x') {
+						/* (?xx): white space in classes too */
+						lp->fail = true;
+						return false;
+					} else if (f == 'x')
 						x = on;
 					else if (f == '^')
 						x = false;

@@ -673,6 +673,15 @@ static void literal_soundness(void **state)
 		{ "[a\\Q\\E-c]qq", "", "bqq" },
 		/* 0x85 is white space in extended mode */
 		{ "a\x85" "bcd", "x", "abcd" },
+		/* \Q and \E at the start or the end of a class's range */
+		{ "q[!-\\Q]\\E]z", "", "q!z" },
+		{ "[\\E]x]y", "", "]y" },
+		{ "[\\Q\\E^a]bc", "", "xbc" },
+		/* "&#" only where the '#' must occur */
+		{ "&\\#(?#c)?", "", "x&x" },
+		{ "&\\# ?", "x", "x&x" },
+		/* (?xx) ignores spaces in classes */
+		{ "(?xx)q[ ]]z", "", "q]z" },
 	};
 	for (size_t i = 0; i < N_ELEMENTS(cases); i++) {
 		struct sa_re re;
