@@ -362,7 +362,6 @@ int sa_re_match(const struct sa_re *re, const char *s, size_t len, size_t start,
    strings, at distinct end positions (0 means 1), as "(?:x){5}" holds
    five of x's; the prefilter skips a line with fewer. */
 #define LIT_MAX_COUNT 64
-#define SKEL_MIN_LEN 3
 
 /* A set's arrays live in the parser's scratch pool and are never
    changed once made, so a set is copied by value. */
@@ -1467,9 +1466,7 @@ static bool extract(struct pool *pool, const char *pat, enum lit_mode mode, char
 		*never_r = true;
 	} else {
 		struct litset m = best_must(&root);
-		/* a skeleton has fewer distinct short strings to tell
-		   lines apart */
-		if (m.ok && m.n > 0 && set_minlen(&m) >= (mode == LIT_SKEL ? SKEL_MIN_LEN : 2u)) {
+		if (m.ok && m.n > 0 && set_minlen(&m) >= 2) {
 			*lits_r = pool_alloc(pool, sizeof(char *) * m.n);
 			*lens_r = pool_alloc(pool, sizeof(size_t) * m.n);
 			for (unsigned i = 0; i < m.n; i++) {
