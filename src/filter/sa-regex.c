@@ -894,7 +894,6 @@ static void parse_class(struct lparser *lp, struct linfo *li)
 		}
 		/* a range (not for an escaped \-) */
 		if (v == '-' && !esc && prev >= 0 && lp->p < lp->end && *lp->p != ']') {
-			/* a range */
 			int hi;
 			char d = *lp->p++;
 			if (d == '\\' && lp->p < lp->end && (*lp->p == 'Q' || *lp->p == 'E')) {
