@@ -104,7 +104,7 @@ struct sa_re {
 	   or, with n_alits == 0, that the pattern cannot match there. */
 	bool agate;
 	/* with agate: alits are literals of the line's skeleton, not of
-	   the line (sa-regex.c, skeleton mode) */
+	   the line (sa-regex.c, skeleton mode; sa_skel_byte()) */
 	bool askel;
 	unsigned n_alits, alit_count;
 	char **alits;
@@ -112,6 +112,13 @@ struct sa_re {
 	const char *pat, *mods; /* as written in the rule (delimiters off) */
 	const char *src;        /* the pattern as PCRE2 got it */
 };
+
+/* The bytes a line's skeleton keeps: the skeleton literals are read for
+   it (sa-regex.c) and a scan builds it (sa-scan.c), so both ask here. */
+static inline bool sa_skel_byte(unsigned char b)
+{
+	return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z');
+}
 
 struct sa_meta;
 

@@ -404,21 +404,17 @@ struct lparser {
    so "v_i.a-g r a" holds "viagra" and the letters of such a rule become
    literals of the skeleton.  The skeleton of a match is a substring of
    the skeleton of its line, so a line whose skeleton holds none of the
-   literals cannot match. */
-static bool skel_byte(int b)
-{
-	return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z');
-}
+   literals cannot match.  The bytes kept: sa_skel_byte(). */
 
 static bool ascii_clean_byte(int b)
 {
 	return b >= 0 && b < 0x80;
 }
 
-/* After a literal '&' (lp->p just past it): whether a '#' that must
-   occur follows, making "&#", which a clean line does not hold. */
 static void skip_ignored(struct lparser *lp);
 
+/* After a literal '&' (lp->p just past it): whether a '#' that must
+   occur follows, making "&#", which a clean line does not hold. */
 static bool amp_hash_follows(const struct lparser *lp)
 {
 	struct lparser t = *lp;
@@ -527,7 +523,7 @@ static void info_literal(struct lparser *lp, struct linfo *li, const char *str,
 	char tmp[LIT_MAX_LEN] = { 0 };
 	unsigned n = 0;
 	for (unsigned i = 0; i < len && n < LIT_MAX_LEN; i++)
-		if (!lp->skel || skel_byte((unsigned char)str[i]))
+		if (!lp->skel || sa_skel_byte((unsigned char)str[i]))
 			tmp[n++] = ascii_lower(str[i]);
 	set_single(lp, &li->exact, tmp, n);
 	li->must.ok = false;
@@ -720,7 +716,7 @@ static bool class_escape(char e, bool *set)
 		bool m;
 		switch (base) {
 		case 'd': m = k >= '0' && k <= '9'; break;
-		case 'w': m = skel_byte(k) || k == '_'; break;
+		case 'w': m = sa_skel_byte((unsigned char)k) || k == '_'; break;
 		case 's': m = k == ' ' || (k >= '\t' && k <= '\r'); break;
 		case 'h': m = k == ' ' || k == '\t'; break;
 		case 'v': m = k >= '\n' && k <= '\r'; break;
@@ -747,7 +743,7 @@ static void skel_class(struct lparser *lp, struct linfo *li, const bool *set, bo
 		if (set[k] == neg)
 			continue;
 		any = true;
-		if (!skel_byte(k)) {
+		if (!sa_skel_byte((unsigned char)k)) {
 			eps = true;
 			continue;
 		}

@@ -164,11 +164,9 @@ static void scan_skeletons(const struct sa_prefilter *pf, struct pool *pool,
 		const unsigned char *t = (const unsigned char *)m->body_lines[l];
 		char *o = pool_alloc_nz(pool, m->body_lens[l] + 1);
 		size_t k = 0;
-		for (size_t i = 0; i < m->body_lens[l]; i++) {
-			unsigned char c = t[i] | 0x20;
-			if ((c >= 'a' && c <= 'z') || (t[i] >= '0' && t[i] <= '9'))
+		for (size_t i = 0; i < m->body_lens[l]; i++)
+			if (sa_skel_byte(t[i]))
 				o[k++] = (char)t[i];
-		}
 		sk[l] = o;
 		sl[l] = k;
 	}
