@@ -605,26 +605,31 @@ static void parse_ctype(struct pool *pool, const char *ct_in, struct ctype *r)
 	r->type = t;
 }
 
-static const char *part_last(const struct sa_part *p, const char *name)
-{
-	const char *v = NULL;
-	for (size_t i = 0; i < p->n_hdrs; i++)
-		if (strcasecmp(p->hdrs[i].name, name) == 0)
-			v = p->hdrs[i].dec;
-	return v;
-}
-
-const char *sa_part_header(const struct sa_part *p, const char *name, size_t *len_r)
+/* The decoded value of the last field of hdrs[] named name (case
+   ignored), its length in *len_r (may be NULL); NULL when none. */
+static const char *last_value(const struct sa_hdr *hdrs, size_t n, const char *name,
+			      size_t *len_r)
 {
 	const struct sa_hdr *h = NULL;
-	for (size_t i = 0; i < p->n_hdrs; i++)
-		if (strcasecmp(p->hdrs[i].name, name) == 0)
-			h = &p->hdrs[i];
+	uint32_t hh = sa_name_hash(name);
+	for (size_t i = 0; i < n; i++)
+		if (hdrs[i].name_hash == hh && strcasecmp(hdrs[i].name, name) == 0)
+			h = &hdrs[i];
 	if (h == NULL)
 		return NULL;
 	if (len_r != NULL)
 		*len_r = h->dec_len;
 	return h->dec;
+}
+
+static const char *part_last(const struct sa_part *p, const char *name)
+{
+	return last_value(p->hdrs, p->n_hdrs, name, NULL);
+}
+
+const char *sa_part_header(const struct sa_part *p, const char *name, size_t *len_r)
+{
+	return last_value(p->hdrs, p->n_hdrs, name, len_r);
 }
 
 /*
@@ -1496,16 +1501,7 @@ void sa_msg_rawbody(struct sa_msg *m)
 
 const char *sa_msg_header(struct sa_msg *m, const char *name, size_t *len_r)
 {
-	const struct sa_hdr *h = NULL;
-	uint32_t hh = sa_name_hash(name);
-	for (size_t i = 0; i < m->n_hdrs; i++)
-		if (m->hdrs[i].name_hash == hh && strcasecmp(m->hdrs[i].name, name) == 0)
-			h = &m->hdrs[i];
-	if (h == NULL)
-		return NULL;
-	if (len_r != NULL)
-		*len_r = h->dec_len;
-	return h->dec;
+	return last_value(m->hdrs, m->n_hdrs, name, len_r);
 }
 
 struct vlist {
