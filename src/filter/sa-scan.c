@@ -245,6 +245,21 @@ static void run_some_lines(struct sa_scan *s, const struct sa_rule *r,
 		record(s, r, hits);
 }
 
+/* A body or rawbody rule over its text: the rendered body with its
+   chains (and the dirty lines, once a clean-line table has marked
+   them), or the raw body with its own chains. */
+static void run_text_rule(struct sa_scan *s, const struct sa_rule *r,
+			  const struct sa_pf_lines *pl, const struct sa_pf_lines *rl,
+			  const struct dirty_lines *dl)
+{
+	const struct sa_msg *m = s->m;
+	if (r->type == SA_T_RAWBODY)
+		run_some_lines(s, r, m->raw_lines, m->raw_lens, m->n_raw, rl, NULL, false);
+	else
+		run_some_lines(s, r, m->body_lines, m->body_lens, m->n_body, pl,
+			       dl->line != NULL ? dl : NULL, (r->tflags & SA_TF_NOSUBJECT) != 0);
+}
+
 static void run_mimeheader(struct sa_scan *s, const struct sa_rule *r, const struct sa_part *p,
 			   unsigned *hits)
 {
@@ -441,6 +456,7 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 	pl.head = pool_alloc_nz(pool, sizeof(uint32_t) * (e->n_rules + 1));
 	memset(pl.head, 0xff, sizeof(uint32_t) * (e->n_rules + 1));
 	struct dirty_lines dl = { 0 };
+	struct sa_pf_lines rl = { 0 };
 	if (e->n_run[SA_T_BODY] > 0) {
 		sa_msg_body(m);
 		sa_prefilter_scan_lines(e->pf_body, pool, m->body_lines, m->body_lens, m->n_body,
@@ -476,9 +492,7 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 			if (!cand[rule->idx])
 				continue;
 			DEFER(rule);
-			TIMED(rule, run_some_lines(&s, rule, m->body_lines, m->body_lens, m->n_body, &pl,
-						   dl.line != NULL ? &dl : NULL,
-						   (rule->tflags & SA_TF_NOSUBJECT) != 0));
+			TIMED(rule, run_text_rule(&s, rule, &pl, &rl, &dl));
 		}
 	}
 	/* uri */
@@ -496,7 +510,6 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 		}
 	}
 	/* rawbody */
-	struct sa_pf_lines rl = { 0 };
 	if (e->n_run[SA_T_RAWBODY] > 0) {
 		sa_msg_rawbody(m);
 		/* its own chains: the body's serve the deferred rules later */
@@ -509,8 +522,7 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 			if (!cand[rule->idx])
 				continue;
 			DEFER(rule);
-			TIMED(rule, run_some_lines(&s, rule, m->raw_lines, m->raw_lens, m->n_raw, &rl,
-						   NULL, false));
+			TIMED(rule, run_text_rule(&s, rule, &pl, &rl, &dl));
 		}
 	}
 #undef DEFER
@@ -578,14 +590,7 @@ int sa_engine_scan(const struct sa_engine *e, struct pool *pool, const void *msg
 				deferred[keep++] = deferred[i];
 				continue;
 			}
-			if (rule->type == SA_T_RAWBODY)
-				TIMED(rule, run_some_lines(&s, rule, m->raw_lines, m->raw_lens,
-							   m->n_raw, &rl, NULL, false));
-			else
-				TIMED(rule, run_some_lines(&s, rule, m->body_lines, m->body_lens,
-							   m->n_body, &pl,
-							   dl.line != NULL ? &dl : NULL,
-							   (rule->tflags & SA_TF_NOSUBJECT) != 0));
+			TIMED(rule, run_text_rule(&s, rule, &pl, &rl, &dl));
 		}
 		n_deferred = more ? keep : 0;
 	}
