@@ -647,8 +647,6 @@ static struct range er(const struct mnode *n, const double *lo, const double *hi
 			r.lo = a.lo - b.hi;
 			r.hi = a.hi - b.lo;
 		}
-		if (r_point(a) && r_point(b))
-			r.lo = r.hi = n->op == M_ADD ? a.lo + b.lo : a.lo - b.lo;
 		return r_check(r);
 	case M_LT:
 	case M_GT:
