@@ -40,23 +40,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers import head_commit  # noqa: E402
 from sa_common import Spamd, corpus_files, free_port, read_message, wait_port  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OMBU = os.path.join(ROOT, "build", "ombu")
 TAG = 5.0
-
-
-def commit():
-    """The checked-out commit, "-dirty" when the tree has changes."""
-    try:
-        h = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                           capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True).stdout.strip()
-        return h + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def children_cpu():
@@ -379,7 +368,7 @@ def main():
         except FileNotFoundError:
             before = ""
         head = "# bench/filter.py %s, %s UTC, commit %s" % (
-            " ".join(sys.argv[1:]), time.strftime("%Y-%m-%d %H:%M", time.gmtime(started)), commit())
+            " ".join(sys.argv[1:]), time.strftime("%Y-%m-%d %H:%M", time.gmtime(started)), head_commit())
         with open(path, "w") as f:
             f.write(head + "\n" + "\n".join(lines) + "\n" + ("\n" + before if before else ""))
     finally:

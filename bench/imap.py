@@ -969,8 +969,7 @@ def main():
     users = [big_user] + mixed_users + idle_users
     append_msg = crlf(next(m for m in corpus if 3500 <= len(m) <= 4500))
 
-    head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
+    head = peers.head_commit()
     base = scratch()
     # a copy: others may rebuild build/ombu during the run
     shutil.copy(peers.OMBU, os.path.join(base, "ombu"))
